@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+namespace fleet::n8n {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method{"GET"};
+  std::string url{};
+  Headers headers{};
+  std::string body{};
+  bool verify_tls{true};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds total_timeout{std::chrono::seconds(30)};
+  size_t max_response_bytes{8 * 1024 * 1024};  // larger bodies fail with kBadResponse
+};
+
+struct HttpResponse {
+  int status{};
+  Headers headers{};  // names lower-cased
+  std::string body{};
+  std::chrono::microseconds elapsed{};
+
+  // First header with this lower-case name, or "".
+  std::string Header(std::string_view lower_name) const;
+};
+
+// Transport errors (no HTTP status): kUnavailable (refused, DNS, TLS, reset), kTimeout,
+// kBadResponse (oversized or malformed). An HTTP status, any status, is a successful Send.
+using HttpCallback = std::function<void(Result<HttpResponse>)>;
+
+// The seam between the product and the network. One real implementation (libcurl), one fake.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+
+  // Blocking single request.
+  virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+
+  // Asynchronous form for fleets: queues a request; `done` runs on the thread that calls Run(),
+  // and may Submit() follow-up requests (e.g. the API call after a token exchange).
+  virtual void Submit(HttpRequest request, HttpCallback done) = 0;
+  // Drives all submitted requests (and those submitted from callbacks) to completion, with at
+  // most `max_in_flight` transfers at a time. Returns when nothing is left.
+  virtual void Run(int max_in_flight) = 0;
+};
+
+struct CurlOptions {
+  std::string user_agent{};  // default "n8n-fleet/<version>"
+  int max_host_connections{0};  // 0 = no per-host cap
+};
+
+// libcurl (easy for Send, multi for Submit/Run). Honours HTTP(S)_PROXY/NO_PROXY like curl does.
+std::unique_ptr<HttpTransport> MakeCurlTransport(const CurlOptions& options = {});
+
+}  // namespace fleet::n8n

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fleet::testing {
+
+struct ProcessResult {
+  int exit_code{-1};  // 128+signal when killed by a signal
+  std::string out{};
+  std::string err{};
+};
+
+struct ProcessOptions {
+  std::map<std::string, std::string> env{};  // added to / overriding the inherited environment
+  std::vector<std::string> unset_env{};      // removed from the inherited environment
+  std::string stdin_data{};                  // written to stdin, then closed (stdin is a pipe)
+  int timeout_ms{60000};                     // killed (SIGKILL) after this
+};
+
+// Runs argv[0] with argv (no shell), capturing stdout and stderr.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The n8n-fleet binary under test ($N8N_FLEET_BIN, set by ctest).
+std::string FleetBinary();
+
+}  // namespace fleet::testing

@@ -9,7 +9,7 @@
 
 namespace fleet {
 
-std::string Base64UrlEncode(std::string_view bytes);  // no padding
+std::string Base64UrlEncode(std::string_view bytes);                // no padding
 std::optional<std::string> Base64UrlDecode(std::string_view text);  // padding optional
 
 // What can be read from a JWT without verifying it (n8n API keys are JWTs).

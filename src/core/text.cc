@@ -42,8 +42,9 @@ bool IsValidUtf8(std::string_view text) {
 }
 
 std::string_view Trim(std::string_view text) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-                                   c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!text.empty() && space(text.front())) text.remove_prefix(1);
   while (!text.empty() && space(text.back())) text.remove_suffix(1);
   return text;
@@ -51,7 +52,8 @@ std::string_view Trim(std::string_view text) {
 
 Result<void> ValidateName(std::string_view name, std::string_view what) {
   std::string label(what);
-  if (name.empty()) return MakeError(ErrorCode::kInvalidArgument, label + " name must not be empty");
+  if (name.empty())
+    return MakeError(ErrorCode::kInvalidArgument, label + " name must not be empty");
   if (!IsValidUtf8(name)) {
     return MakeError(ErrorCode::kInvalidArgument, label + " name is not valid UTF-8");
   }
@@ -69,16 +71,16 @@ Result<void> ValidateName(std::string_view name, std::string_view what) {
     }
   }
   if (count > 100) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     label + " name is " + std::to_string(count) +
-                         " characters long; the limit is 100");
+    return MakeError(ErrorCode::kInvalidArgument, label + " name is " + std::to_string(count) +
+                                                      " characters long; the limit is 100");
   }
   return {};
 }
 
 std::string MaskSecret(std::string_view secret) {
   if (secret.size() < 16) return "****";
-  return std::string(secret.substr(0, 6)) + "\xE2\x80\xA6" + std::string(secret.substr(secret.size() - 4));
+  return std::string(secret.substr(0, 6)) + "\xE2\x80\xA6" +
+         std::string(secret.substr(secret.size() - 4));
 }
 
 size_t DisplayWidth(std::string_view text) {

@@ -18,7 +18,8 @@ bool ParseDigits(std::string_view text, size_t pos, size_t count, int& out) {
 }
 
 std::optional<Day> MakeDay(int y, int m, int d) {
-  std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(m)},
+  std::chrono::year_month_day ymd{std::chrono::year{y},
+                                  std::chrono::month{static_cast<unsigned>(m)},
                                   std::chrono::day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
   return Day{std::chrono::sys_days{ymd}.time_since_epoch().count()};

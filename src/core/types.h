@@ -25,8 +25,8 @@ struct Server {
   std::string description{};  // may be empty
   bool skip_tls_verify{false};
   AuthMode auth{AuthMode::kApiKey};
-  std::string subject_email{};   // token exchange: the service identity's email ("" = default)
-  std::string subject_role{};    // token exchange: role for the identity ("" = default)
+  std::string subject_email{};  // token exchange: the service identity's email ("" = default)
+  std::string subject_role{};   // token exchange: role for the identity ("" = default)
   bool active{true};
   std::string tracking_since{};  // YYYY-MM-DD, first day whose usage is tracked
   int64_t created_at{};          // unix seconds, UTC
@@ -46,7 +46,7 @@ struct ApiKey {
   std::optional<int64_t> expires_at{};  // the JWT's exp, if any
   int64_t created_at{};                 // when it was added here
   std::optional<int64_t> last_used_at{};
-  std::vector<std::string> servers{};   // names of linked servers (filled by list/get)
+  std::vector<std::string> servers{};  // names of linked servers (filled by list/get)
 };
 
 // A key as seen from one server it is linked to.

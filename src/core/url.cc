@@ -69,9 +69,8 @@ Result<Url> ParseUrl(std::string_view text) {
   }
   url.port = url.scheme == "https" ? 443 : 80;
   if (!port_text.empty()) {
-    if (port_text.size() > 5 ||
-        !std::all_of(port_text.begin(), port_text.end(),
-                     [](unsigned char c) { return std::isdigit(c); })) {
+    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
+                                             [](unsigned char c) { return std::isdigit(c); })) {
       return tl::unexpected(Bad(text, "the port is not a number").error());
     }
     url.port = std::stoi(std::string(port_text));

@@ -39,6 +39,10 @@ struct MasterKey {
 // The master key: N8N_FLEET_MASTER_KEY (base64 or 64 hex digits of 32 bytes) when `env_value`
 // is set, else `<home>/master.key` (base64 text, mode 0600), created with random bytes when
 // missing and `create` is true. A file with wrong permissions (group/other readable) is refused.
+// Errors: kInvalidArgument for a bad (or empty) env value, without echoing it; kPermissionDenied
+// for a file others can access (the message says `chmod 600 <path>`); kCorrupt for a file that
+// does not hold 32 bytes; kNotFound when missing and !create; kIo otherwise. The file is created
+// complete or not at all (written to a private temporary file, then linked into place).
 Result<MasterKey> LoadMasterKey(const std::string& home, const char* env_value, bool create);
 
 // Cryptographically secure random bytes (libsodium randombytes_buf).

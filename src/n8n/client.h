@@ -36,7 +36,7 @@ Error DescribeApiFailure(const HttpResponse& response, std::string_view server);
 
 // One step of `apikey test` / `server test`.
 struct CheckStep {
-  std::string name{};    // "shape", "reachable", "authenticated", "not expired"
+  std::string name{};  // "shape", "reachable", "authenticated", "not expired"
   bool ok{false};
   std::string detail{};  // what was found, or why it failed and what to do
 };

@@ -56,11 +56,14 @@ class HttpTransport {
 };
 
 struct CurlOptions {
-  std::string user_agent{};  // default "n8n-fleet/<version>"
+  std::string user_agent{};     // default "n8n-fleet/<version>"
   int max_host_connections{0};  // 0 = no per-host cap
 };
 
 // libcurl (easy for Send, multi for Submit/Run). Honours HTTP(S)_PROXY/NO_PROXY like curl does.
+// Send may be called from several threads at once. Submit and Run belong to one thread; Run keeps
+// at most max_in_flight easy handles (pooled, connections reused) however long the queue is, and
+// a request's timeouts start when it leaves the queue. No retries: that is the caller's policy.
 std::unique_ptr<HttpTransport> MakeCurlTransport(const CurlOptions& options = {});
 
 }  // namespace fleet::n8n

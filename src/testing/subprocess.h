@@ -7,7 +7,8 @@
 namespace fleet::testing {
 
 struct ProcessResult {
-  int exit_code{-1};  // 128+signal when killed by a signal
+  int exit_code{-1};      // 128+signal when killed by a signal
+  bool timed_out{false};  // killed after ProcessOptions::timeout_ms
   std::string out{};
   std::string err{};
 };
@@ -19,7 +20,9 @@ struct ProcessOptions {
   int timeout_ms{60000};                     // killed (SIGKILL) after this
 };
 
-// Runs argv[0] with argv (no shell), capturing stdout and stderr.
+// Runs argv[0] (searched in PATH when it has no '/') with argv, no shell, capturing stdout and
+// stderr. The child runs in its own process group; a timeout kills the whole group. When argv[0]
+// cannot be started: exit_code 127 and the reason in `err`.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.

@@ -1,0 +1,372 @@
+#include "testing/fake_n8n.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string_view>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace fleet::testing {
+namespace {
+
+using Json = nlohmann::json;
+using Params = std::map<std::string, std::string>;  // ":name" path segments
+
+constexpr int kWorkerThreads = 32;       // one per open connection (httplib keeps them)
+constexpr int kKeepAliveRequests = 100;  // per connection, then httplib closes it
+constexpr int kDefaultPageSize = 100;    // n8n's default and maximum for ?limit=
+constexpr int kMaxPageSize = 250;
+
+// Everything the routes share, guarded by `mu`.
+struct State {
+  mutable std::mutex mu;
+  std::condition_variable wake;  // interrupts hangs at shutdown
+  bool stopping{false};
+  std::set<std::string> api_keys{};
+  FakeN8n::Fault fault{FakeN8n::Fault::kNone};
+  int hang_ms{0};
+  std::vector<Json> workflows{};
+  int next_workflow_id{1};
+  std::vector<FakeN8n::RecordedRequest> requests{};
+  int in_flight{0};
+  int max_concurrent{0};
+};
+
+// One call being answered: the request, the response and the path parameters.
+struct Call {
+  const httplib::Request& req;
+  httplib::Response& res;
+  Params params{};
+};
+
+using Handler = void (*)(State&, Call&);
+
+struct Route {
+  const char* method;
+  const char* pattern;  // "/api/v1/workflows/:id"
+  Handler handler;
+};
+
+void SendJson(Call& call, int status, const Json& body) {
+  call.res.status = status;
+  call.res.set_content(body.dump(), "application/json; charset=utf-8");
+}
+
+void SendMessage(Call& call, int status, const std::string& message) {
+  SendJson(call, status, Json{{"message", message}});
+}
+
+// The public API's authentication: a known X-N8N-API-KEY. Answers 401 itself when not.
+bool Authorize(State& state, Call& call) {
+  std::string key = call.req.get_header_value("X-N8N-API-KEY");
+  std::lock_guard lock(state.mu);
+  if (!key.empty() && state.api_keys.count(key) != 0) return true;
+  SendMessage(call, 401, "unauthorized");
+  return false;
+}
+
+std::string NowIso() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  return text;
+}
+
+Json NewWorkflow(State& state, const std::string& name) {
+  std::string now = NowIso();
+  return Json{{"id", std::to_string(state.next_workflow_id++)},
+              {"name", name},
+              {"active", false},
+              {"createdAt", now},
+              {"updatedAt", now},
+              {"nodes", Json::array()},
+              {"connections", Json::object()},
+              {"settings", Json::object()},
+              {"tags", Json::array()}};
+}
+
+// ---- Routes, as n8n 2.40.7 answers them (n8n-reference.md) ----
+
+void HandleHealth(State&, Call& call) { SendJson(call, 200, Json{{"status", "ok"}}); }
+
+// GET /api/v1/workflows?limit=&cursor= ; the cursor is an opaque offset here.
+void HandleListWorkflows(State& state, Call& call) {
+  if (!Authorize(state, call)) return;
+  int limit = kDefaultPageSize;
+  size_t offset = 0;
+  if (call.req.has_param("limit")) {
+    limit = std::atoi(call.req.get_param_value("limit").c_str());
+    if (limit < 1 || limit > kMaxPageSize) {
+      return SendMessage(call, 400, "request/query/limit must be <= 250");
+    }
+  }
+  if (call.req.has_param("cursor")) {
+    offset = std::strtoul(call.req.get_param_value("cursor").c_str(), nullptr, 10);
+  }
+  std::lock_guard lock(state.mu);
+  Json data = Json::array();
+  size_t end = std::min(state.workflows.size(), offset + static_cast<size_t>(limit));
+  for (size_t i = offset; i < end; ++i) data.push_back(state.workflows[i]);
+  Json next = end < state.workflows.size() ? Json(std::to_string(end)) : Json(nullptr);
+  SendJson(call, 200, Json{{"data", std::move(data)}, {"nextCursor", std::move(next)}});
+}
+
+// POST /api/v1/workflows: name, nodes, connections, settings; extra fields are rejected.
+void HandleCreateWorkflow(State& state, Call& call) {
+  if (!Authorize(state, call)) return;
+  Json body = Json::parse(call.req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return SendMessage(call, 400, "request/body must be object");
+  }
+  static const std::set<std::string> kAllowed = {"name", "nodes", "connections", "settings"};
+  for (const auto& [field, value] : body.items()) {
+    if (kAllowed.count(field) == 0) {
+      return SendMessage(call, 400, "request/body must NOT have additional properties");
+    }
+  }
+  if (!body.contains("name") || !body["name"].is_string()) {
+    return SendMessage(call, 400, "request/body must have required property 'name'");
+  }
+  std::lock_guard lock(state.mu);
+  Json workflow = NewWorkflow(state, body["name"].get<std::string>());
+  for (const char* field : {"nodes", "connections", "settings"}) {
+    if (body.contains(field)) workflow[field] = body[field];
+  }
+  state.workflows.push_back(workflow);
+  SendJson(call, 200, workflow);
+}
+
+constexpr Route kRoutes[] = {
+    {"GET", "/healthz", HandleHealth},
+    {"GET", "/api/v1/workflows", HandleListWorkflows},
+    {"POST", "/api/v1/workflows", HandleCreateWorkflow},
+};
+
+// Matches "/a/:id/b" against "/a/7/b", filling params {"id": "7"}.
+bool MatchPath(std::string_view pattern, std::string_view path, Params& params) {
+  while (!pattern.empty() && !path.empty()) {
+    size_t p_end = pattern.find('/', 1);
+    size_t s_end = path.find('/', 1);
+    std::string_view p_seg = pattern.substr(0, p_end);
+    std::string_view s_seg = path.substr(0, s_end);
+    if (p_seg.size() > 1 && p_seg[1] == ':') {
+      if (s_seg.size() <= 1) return false;
+      params[std::string(p_seg.substr(2))] = std::string(s_seg.substr(1));
+    } else if (p_seg != s_seg) {
+      return false;
+    }
+    pattern.remove_prefix(p_seg.size());
+    path.remove_prefix(s_seg.size());
+  }
+  return pattern.empty() && path.empty();
+}
+
+// Counts a request as in flight while it is handled.
+class InFlight {
+ public:
+  explicit InFlight(State& state) : state_(state) {
+    std::lock_guard lock(state_.mu);
+    state_.max_concurrent = std::max(state_.max_concurrent, ++state_.in_flight);
+  }
+  ~InFlight() {
+    std::lock_guard lock(state_.mu);
+    --state_.in_flight;
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  State& state_;
+};
+
+void Record(State& state, const httplib::Request& req) {
+  FakeN8n::RecordedRequest record{req.method, req.target, {}, req.body, req.remote_port};
+  for (const auto& [name, value] : req.headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    record.headers.emplace_back(std::move(lower), value);
+  }
+  std::lock_guard lock(state.mu);
+  state.requests.push_back(std::move(record));
+}
+
+// Applies the fault switch; returns true when the fault has answered the call.
+bool InjectFault(State& state, Call& call) {
+  std::unique_lock lock(state.mu);
+  switch (state.fault) {
+    case FakeN8n::Fault::kNone:
+      return false;
+    case FakeN8n::Fault::kHang:
+      state.wake.wait_for(lock, std::chrono::milliseconds(state.hang_ms),
+                          [&] { return state.stopping; });
+      return false;
+    case FakeN8n::Fault::kServerError:
+      SendMessage(call, 500, "Internal Server Error");
+      return true;
+    case FakeN8n::Fault::kGarbage:
+      call.res.status = 200;
+      call.res.set_content("this is not json {", "text/plain");
+      return true;
+    case FakeN8n::Fault::kHtmlLogin:
+      call.res.status = 200;
+      call.res.set_content(
+          "<!DOCTYPE html><html><head><title>Sign in</title></head>"
+          "<body><form method=\"post\"><input name=\"password\"></form></body></html>",
+          "text/html; charset=utf-8");
+      return true;
+  }
+  return false;
+}
+
+void Dispatch(State& state, const httplib::Request& req, httplib::Response& res) {
+  Record(state, req);
+  InFlight in_flight(state);
+  Call call{req, res, {}};
+  if (InjectFault(state, call)) return;
+  for (const Route& route : kRoutes) {
+    call.params.clear();
+    if (req.method == route.method && MatchPath(route.pattern, req.path, call.params)) {
+      return route.handler(state, call);
+    }
+  }
+  SendMessage(call, 404, "not found");
+}
+
+}  // namespace
+
+struct FakeN8n::Impl {
+  State state;
+  httplib::Server server;
+  std::thread thread;
+  int port{0};
+};
+
+FakeN8n::FakeN8n() : impl_(std::make_unique<Impl>()) {
+  httplib::Server& server = impl_->server;
+  State& state = impl_->state;
+  auto dispatch = [&state](const httplib::Request& req, httplib::Response& res) {
+    Dispatch(state, req, res);
+  };
+  server.Get(".*", dispatch);
+  server.Post(".*", dispatch);
+  server.Put(".*", dispatch);
+  server.Patch(".*", dispatch);
+  server.Delete(".*", dispatch);
+  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(kKeepAliveRequests);
+  server.set_keep_alive_timeout(1);  // bounds how long shutdown waits for idle connections
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
+  impl_->port = server.bind_to_any_port("127.0.0.1");
+  if (impl_->port <= 0 || listen_fd < 0) {
+    std::fputs("FakeN8n: cannot bind 127.0.0.1\n", stderr);
+    std::abort();
+  }
+  server.set_socket_options(httplib::default_socket_options);
+  // Debian's cpp-httplib listens with a backlog of 5: widen it (DEPENDENCIES.md).
+  ::listen(listen_fd, SOMAXCONN);
+  impl_->thread = std::thread([&server] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+FakeN8n::~FakeN8n() {
+  {
+    std::lock_guard lock(impl_->state.mu);
+    impl_->state.stopping = true;
+  }
+  impl_->state.wake.notify_all();
+  impl_->server.stop();
+  impl_->thread.join();
+}
+
+int FakeN8n::port() const { return impl_->port; }
+
+std::string FakeN8n::url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
+
+void FakeN8n::AcceptApiKey(const std::string& key) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.api_keys.insert(key);
+}
+
+void FakeN8n::SetFault(Fault fault, int hang_ms) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.fault = fault;
+  impl_->state.hang_ms = hang_ms;
+}
+
+std::string FakeN8n::AddWorkflow(const std::string& name) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.workflows.push_back(NewWorkflow(impl_->state, name));
+  return impl_->state.workflows.back()["id"].get<std::string>();
+}
+
+std::vector<std::string> FakeN8n::Requests() const {
+  std::lock_guard lock(impl_->state.mu);
+  std::vector<std::string> lines;
+  for (const auto& request : impl_->state.requests) {
+    lines.push_back(request.method + " " + request.target);
+  }
+  return lines;
+}
+
+std::vector<FakeN8n::RecordedRequest> FakeN8n::RecordedRequests() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.requests;
+}
+
+std::string FakeN8n::RecordedRequest::Header(const std::string& lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return "";
+}
+
+int FakeN8n::MaxConcurrent() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.max_concurrent;
+}
+
+void FakeN8n::ResetStats() {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.requests.clear();
+  impl_->state.max_concurrent = impl_->state.in_flight;
+}
+
+int ClosedLocalPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::fputs("ClosedLocalPort: cannot bind 127.0.0.1\n", stderr);
+    std::abort();
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace fleet::testing

@@ -12,8 +12,8 @@ namespace fleet::storage {
 int CurrentSchemaVersion();
 
 struct SqliteOptions {
-  std::string path{};          // ":memory:" for tests
-  bool create{true};           // create the file (mode 0600) if missing
+  std::string path{};  // ":memory:" for tests
+  bool create{true};   // create the file (mode 0600) if missing
   int busy_timeout_ms{5000};
 };
 

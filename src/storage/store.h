@@ -26,7 +26,7 @@ struct UpsertCounts {
 };
 
 struct StoreStatus {
-  std::string backend{};  // "sqlite"
+  std::string backend{};   // "sqlite"
   std::string location{};  // file path (or URL without password)
   int64_t size_bytes{};
   int schema_version{};
@@ -64,7 +64,7 @@ class Store {
   // ---- API keys (secrets arrive sealed; the store never sees plaintext)
   virtual Result<ApiKey> CreateApiKey(const ApiKey& key, int64_t now) = 0;
   virtual Result<ApiKey> GetApiKey(std::string_view name) = 0;  // with `servers` filled
-  virtual Result<std::vector<ApiKey>> ListApiKeys() = 0;         // by name, `servers` filled
+  virtual Result<std::vector<ApiKey>> ListApiKeys() = 0;        // by name, `servers` filled
   [[nodiscard]] virtual Result<void> SetApiKeyActive(std::string_view name, bool active) = 0;
   // Replaces sealed_secret, masked, issued_at, expires_at; keeps links and the rest.
   [[nodiscard]] virtual Result<void> ReplaceApiKeySecret(const ApiKey& key) = 0;
@@ -75,8 +75,9 @@ class Store {
   // Links or re-links; `primary` makes it the server's only primary link.
   [[nodiscard]] virtual Result<void> Link(std::string_view key_name, std::string_view server_name,
                                           bool primary, int64_t now) = 0;
+  // kNotFound if the link is absent.
   [[nodiscard]] virtual Result<void> Unlink(std::string_view key_name,
-                                            std::string_view server_name) = 0;  // kNotFound if absent
+                                            std::string_view server_name) = 0;
   virtual Result<std::vector<LinkedKey>> ListServerKeys(std::string_view server_name) = 0;
 
   // ---- metadata (small key/value settings, e.g. the master key check)

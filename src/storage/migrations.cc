@@ -1,0 +1,127 @@
+#include "storage/migrations.h"
+
+#include <string>
+
+namespace fleet::storage {
+namespace {
+
+constexpr std::string_view kCreateSchemaVersion = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  applied_at INTEGER NOT NULL,
+  description TEXT NOT NULL
+))sql";
+
+constexpr std::string_view kRegistrySchema = R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+CREATE TABLE servers (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  url TEXT NOT NULL,
+  customer TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  skip_tls_verify INTEGER NOT NULL DEFAULT 0,
+  auth TEXT NOT NULL DEFAULT 'api-key' CHECK (auth IN ('api-key', 'token-exchange')),
+  subject_email TEXT NOT NULL DEFAULT '',
+  subject_role TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1,
+  tracking_since TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX servers_customer ON servers (customer);
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  sealed_secret BLOB NOT NULL,
+  masked TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1,
+  issued_at INTEGER,
+  expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER
+);
+CREATE TABLE server_api_keys (
+  server_id INTEGER NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+  api_key_id INTEGER NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+  is_primary INTEGER NOT NULL DEFAULT 0,
+  linked_at INTEGER NOT NULL,
+  PRIMARY KEY (server_id, api_key_id)
+);
+CREATE UNIQUE INDEX server_api_keys_one_primary ON server_api_keys (server_id)
+  WHERE is_primary = 1;
+)sql";
+
+// Deleting a key cascades to its links and listing keys joins from the key side; without this
+// index both scan the whole link table.
+constexpr std::string_view kLinkKeyIndex = R"sql(
+CREATE INDEX server_api_keys_by_key ON server_api_keys (api_key_id);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "servers, API keys, links and metadata", kRegistrySchema},
+    {2, "index links by API key", kLinkKeyIndex},
+};
+
+// Applies `migration` unless another process did so first (the version is re-read inside the
+// write transaction, so concurrent openers of a fresh database do not collide).
+[[nodiscard]] Result<void> Apply(Database& db, const Migration& migration, int64_t now) {
+  const std::string what = "apply schema migration " + std::to_string(migration.version) + " (" +
+                           std::string(migration.description) + ")";
+  if (auto begun = db.Exec("BEGIN IMMEDIATE", what); !begun) return begun;
+  auto applied = [&]() -> Result<void> {
+    auto version = ReadSchemaVersion(db);
+    if (!version) return tl::unexpected(version.error());
+    if (*version >= migration.version) return {};
+    if (auto done = db.Exec(migration.sql, what); !done) return done;
+    auto insert = db.Prepare(
+        "INSERT INTO schema_version (version, applied_at, description) VALUES ($1, $2, $3)", what);
+    if (!insert) return tl::unexpected(insert.error());
+    return insert->BindInt(1, migration.version)
+        .BindInt(2, now)
+        .BindText(3, migration.description)
+        .Run();
+  }();
+  if (!applied) {
+    if (sqlite3_get_autocommit(db.get()) == 0) (void)db.Exec("ROLLBACK", what);
+    return applied;
+  }
+  return db.Exec("COMMIT", what);
+}
+
+}  // namespace
+
+std::span<const Migration> FleetMigrations() { return kMigrations; }
+
+Result<int> ReadSchemaVersion(Database& db) {
+  if (!db.TableExists("schema_version")) return 0;
+  auto version =
+      db.QueryInt("SELECT COALESCE(MAX(version), 0) FROM schema_version", "read schema version");
+  if (!version) return tl::unexpected(version.error());
+  return static_cast<int>(*version);
+}
+
+Result<int> Migrate(Database& db, std::span<const Migration> migrations, int target, int64_t now) {
+  if (auto created = db.Exec(kCreateSchemaVersion, "create the schema_version table"); !created) {
+    return tl::unexpected(created.error());
+  }
+  auto version = ReadSchemaVersion(db);
+  if (!version) return version;
+  if (*version > target) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "the database has schema version " + std::to_string(*version) +
+                         " but this n8n-fleet knows versions up to " + std::to_string(target) +
+                         "; upgrade n8n-fleet to use it");
+  }
+  for (const Migration& migration : migrations) {
+    if (migration.version <= *version || migration.version > target) continue;
+    if (auto applied = Apply(db, migration, now); !applied) return tl::unexpected(applied.error());
+  }
+  return ReadSchemaVersion(db);
+}
+
+}  // namespace fleet::storage

@@ -6,7 +6,9 @@ packages=(build-essential cmake pkg-config libcli11-dev nlohmann-json3-dev libsq
   libssl-dev libcurl4-openssl-dev libexpected-dev libfmt-dev libsodium-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(clang-format sqlite3 curl openssl nodejs npm ca-certificates)
+  packages+=(clang-format sqlite3 curl openssl ca-certificates iproute2)
+  # npm (for n8n from the npm registry): Debian's, unless a Node.js with its own npm is present.
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do

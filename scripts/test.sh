@@ -22,6 +22,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 600
 
 echo "== tests against a real n8n"
-bash tests/real_n8n/run.sh build/n8n-fleet
+bash tests/real_n8n/run.sh build
 
 echo "all tests passed in $(( $(date +%s) - start )) s"

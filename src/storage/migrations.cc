@@ -62,9 +62,92 @@ constexpr std::string_view kLinkKeyIndex = R"sql(
 CREATE INDEX server_api_keys_by_key ON server_api_keys (api_key_id);
 )sql";
 
+// Token-exchange signing keys. The partial unique index makes a second active key a constraint
+// violation, whatever the code does.
+constexpr std::string_view kSigningKeys = R"sql(
+CREATE TABLE signing_keys (
+  id INTEGER PRIMARY KEY,
+  kid TEXT NOT NULL UNIQUE CHECK (kid <> ''),
+  alg TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256')),
+  issuer TEXT NOT NULL,
+  sealed_private_key BLOB NOT NULL,
+  public_pem TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'standby', 'retired')),
+  created_at INTEGER NOT NULL,
+  activated_at INTEGER,
+  retired_at INTEGER
+);
+CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (state) WHERE state = 'active';
+)sql";
+
+// Daily usage, the days that can no longer be read, and collection runs with their attempts.
+// Usage rows carry the server's name and customer at collection time (server_id goes NULL when
+// the server is removed) so a removed server's history stays billable; the primary key makes a
+// second row for the same (server, day, source) impossible. usage_daily_by_day is partial and
+// covering: the month aggregation and the planner's CollectedDays read only the index, never
+// the rows with their raw JSON (`source` is in it because SQLite 3.40 still reads an indexed
+// row to check the partial index's own condition). usage_daily_by_server_id serves ON DELETE
+// SET NULL when a server is removed.
+constexpr std::string_view kUsage = R"sql(
+CREATE TABLE usage_daily (
+  server_id INTEGER REFERENCES servers (id) ON DELETE SET NULL,
+  server_name TEXT NOT NULL CHECK (server_name <> ''),
+  customer TEXT NOT NULL DEFAULT '',
+  day TEXT NOT NULL,
+  total INTEGER NOT NULL CHECK (total >= 0),
+  failed INTEGER NOT NULL CHECK (failed >= 0 AND failed <= total),
+  failure_rate REAL,
+  time_saved_minutes REAL,
+  average_run_time_ms REAL,
+  raw_json TEXT,
+  collected_at INTEGER NOT NULL,
+  run_id INTEGER,
+  n8n_version TEXT,
+  source TEXT NOT NULL DEFAULT 'pull' CHECK (source IN ('pull', 'push')),
+  PRIMARY KEY (server_name, day, source)
+);
+CREATE INDEX usage_daily_by_day
+  ON usage_daily (day, server_name, customer, total, failed, source) WHERE source = 'pull';
+CREATE INDEX usage_daily_by_customer ON usage_daily (customer, day);
+CREATE INDEX usage_daily_by_server_id ON usage_daily (server_id);
+CREATE TABLE usage_unrecoverable (
+  server_name TEXT NOT NULL,
+  day TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (server_name, day)
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  status TEXT NOT NULL
+    CHECK (status IN ('running', 'succeeded', 'partial', 'failed', 'interrupted')),
+  description TEXT NOT NULL DEFAULT '',
+  servers_attempted INTEGER NOT NULL DEFAULT 0,
+  servers_succeeded INTEGER NOT NULL DEFAULT 0,
+  servers_failed INTEGER NOT NULL DEFAULT 0,
+  days_stored INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE run_attempts (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  server_name TEXT NOT NULL,
+  day TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL CHECK (outcome <> ''),
+  http_status INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL
+);
+CREATE INDEX run_attempts_by_run ON run_attempts (run_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "servers, API keys, links and metadata", kRegistrySchema},
     {2, "index links by API key", kLinkKeyIndex},
+    {3, "token-exchange signing keys", kSigningKeys},
+    {4, "daily usage, unrecoverable days and collection runs", kUsage},
 };
 
 // Applies `migration` unless another process did so first (the version is re-read inside the

@@ -109,5 +109,122 @@ TEST(MigrationsTest, OpeningAVersionOneDatabaseUpgradesItInPlace) {
             std::to_string(CurrentSchemaVersion()));
 }
 
+TEST(MigrationsTest, OpeningAVersionTwoDatabaseAddsSigningKeysAndKeepsItsRows) {
+  TempDir dir;
+  const std::string path = dir.File("v2.db");
+  {
+    Database db = Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE).value();
+    ASSERT_EQ(Migrate(db, FleetMigrations(), 2, 100).value(), 2);
+    ASSERT_TRUE(
+        db.Exec("INSERT INTO servers (name, url, created_at, updated_at) "
+                "VALUES ('legacy', 'https://legacy.example.com', 5, 5); "
+                "INSERT INTO api_keys (name, sealed_secret, created_at) "
+                "VALUES ('k1', x'0102', 6); "
+                "INSERT INTO server_api_keys (server_id, api_key_id, is_primary, linked_at) "
+                "VALUES (1, 1, 1, 7); "
+                "INSERT INTO meta (key, value) VALUES ('check', 'sealed')",
+                "seed")
+            .has_value());
+    ASSERT_FALSE(db.TableExists("signing_keys"));
+  }
+
+  auto store = OpenSqliteStore({.path = path, .create = false});
+
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  const StoreStatus status = (*store)->Status().value();
+  EXPECT_EQ(status.schema_version, CurrentSchemaVersion());
+  EXPECT_EQ(status.servers, 1);
+  EXPECT_EQ(status.api_keys, 1);
+  EXPECT_EQ(status.links, 1);
+  EXPECT_EQ(status.signing_keys, 0);
+  EXPECT_EQ((*store)->GetApiKey("k1").value().servers, std::vector<std::string>{"legacy"});
+  EXPECT_EQ((*store)->GetMeta("check").value(), "sealed");
+  EXPECT_EQ((*store)->GetActiveSigningKey().error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(QuerySqlite(path, "SELECT description FROM schema_version WHERE version = 3"),
+            "token-exchange signing keys");
+}
+
+TEST(MigrationsTest, OpeningAVersionThreeDatabaseAddsUsageAndRunsAndKeepsItsRows) {
+  TempDir dir;
+  const std::string path = dir.File("v3.db");
+  {
+    Database db = Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE).value();
+    ASSERT_EQ(Migrate(db, FleetMigrations(), 3, 100).value(), 3);
+    ASSERT_TRUE(
+        db.Exec("INSERT INTO servers (name, url, customer, tracking_since, created_at, "
+                "updated_at) VALUES ('legacy', 'https://legacy.example.com', 'acme', "
+                "'2026-01-01', 5, 5); "
+                "INSERT INTO signing_keys (kid, alg, issuer, sealed_private_key, public_pem, "
+                "state, created_at) VALUES ('k1', 'ES256', 'https://i', x'00', 'pem', "
+                "'active', 6)",
+                "seed")
+            .has_value());
+    ASSERT_FALSE(db.TableExists("usage_daily"));
+  }
+
+  auto store = OpenSqliteStore({.path = path, .create = false});
+
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  const StoreStatus status = (*store)->Status().value();
+  EXPECT_EQ(status.schema_version, CurrentSchemaVersion());
+  EXPECT_EQ(status.servers, 1);
+  EXPECT_EQ(status.signing_keys, 1);
+  EXPECT_EQ(status.usage_rows, 0);
+  EXPECT_EQ(status.runs, 0);
+  EXPECT_EQ((*store)->GetActiveSigningKey().value().kid, "k1");
+  DailyUsage usage;
+  usage.server = "legacy";
+  usage.day = "2026-01-02";
+  usage.total = 3;
+  ASSERT_TRUE((*store)->UpsertDailyUsage({usage}).has_value());
+  EXPECT_EQ((*store)->ListDailyUsage({}).value().at(0).customer, "acme");
+  EXPECT_EQ((*store)->CreateRun(CollectionRun{}).value(), 1);
+  EXPECT_EQ(QuerySqlite(path, "SELECT description FROM schema_version WHERE version = 4"),
+            "daily usage, unrecoverable days and collection runs");
+}
+
+TEST(MigrationsTest, TheSchemaItselfRefusesImpossibleUsage) {
+  Database db = OpenMemory();
+  ASSERT_TRUE(Migrate(db, FleetMigrations(), 4, 100).has_value());
+  const std::string insert =
+      "INSERT INTO usage_daily (server_name, day, total, failed, collected_at, source) VALUES ";
+  ASSERT_TRUE(db.Exec(insert + "('a', '2026-01-01', 5, 5, 1, 'pull')", "t"));
+
+  auto twice = db.Exec(insert + "('a', '2026-01-01', 6, 0, 1, 'pull')", "t");
+  auto failed_above_total = db.Exec(insert + "('a', '2026-01-02', 5, 6, 1, 'pull')", "t");
+  auto negative = db.Exec(insert + "('a', '2026-01-03', -1, 0, 1, 'pull')", "t");
+  auto unknown_source = db.Exec(insert + "('a', '2026-01-04', 1, 0, 1, 'guess')", "t");
+
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().code, ErrorCode::kAlreadyExists);
+  ASSERT_FALSE(failed_above_total.has_value());
+  EXPECT_EQ(failed_above_total.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(negative.has_value());
+  EXPECT_FALSE(unknown_source.has_value());
+  EXPECT_TRUE(db.Exec(insert + "('a', '2026-01-01', 9, 0, 1, 'push')", "t").has_value());
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM usage_daily", "t").value(), 2);
+}
+
+TEST(MigrationsTest, TheSchemaItselfAllowsOnlyOneActiveSigningKey) {
+  Database db = OpenMemory();
+  ASSERT_TRUE(Migrate(db, FleetMigrations(), 3, 100).has_value());
+  const std::string insert =
+      "INSERT INTO signing_keys (kid, alg, issuer, sealed_private_key, public_pem, state, "
+      "created_at) VALUES ";
+  ASSERT_TRUE(db.Exec(insert + "('a', 'ES256', 'https://i', x'00', 'pem', 'active', 1)", "t"));
+  ASSERT_TRUE(db.Exec(insert + "('b', 'RS256', 'https://i', x'00', 'pem', 'standby', 1)", "t"));
+
+  auto second_active =
+      db.Exec(insert + "('c', 'ES256', 'https://i', x'00', 'pem', 'active', 1)", "t");
+  auto hmac = db.Exec(insert + "('d', 'HS256', 'https://i', x'00', 'pem', 'standby', 1)", "t");
+  auto unknown_state = db.Exec(insert + "('e', 'ES256', 'https://i', x'00', 'pem', 'on', 1)", "t");
+
+  ASSERT_FALSE(second_active.has_value());
+  EXPECT_EQ(second_active.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_FALSE(hmac.has_value());
+  EXPECT_FALSE(unknown_state.has_value());
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM signing_keys", "t").value(), 2);
+}
+
 }  // namespace
 }  // namespace fleet::storage

@@ -53,6 +53,12 @@ Statement& Statement::BindOptionalInt(int index, std::optional<int64_t> value) {
   return *this;
 }
 
+Statement& Statement::BindDouble(int index, double value) {
+  const int rc = sqlite3_bind_double(stmt_.get(), Slot(index), value);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
 Statement& Statement::BindText(int index, std::string_view value) {
   // A null data pointer would bind NULL; an empty string must stay an empty string.
   const char* data = value.data() != nullptr ? value.data() : "";
@@ -88,11 +94,22 @@ Result<void> Statement::Run() {
   }
 }
 
+Statement& Statement::Reset() {
+  // sqlite3_reset repeats the last step's error, which Step() has already reported.
+  (void)sqlite3_reset(stmt_.get());
+  bind_rc_ = SQLITE_OK;
+  return *this;
+}
+
 int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_.get(), index); }
 
 std::optional<int64_t> Statement::ColumnOptionalInt(int index) const {
   if (ColumnIsNull(index)) return std::nullopt;
   return ColumnInt(index);
+}
+
+double Statement::ColumnDouble(int index) const {
+  return sqlite3_column_double(stmt_.get(), index);
 }
 
 std::string Statement::ColumnText(int index) const {

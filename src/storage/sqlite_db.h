@@ -42,6 +42,7 @@ class Statement {
   Statement& BindInt(int index, int64_t value);
   Statement& BindBool(int index, bool value) { return BindInt(index, value ? 1 : 0); }
   Statement& BindOptionalInt(int index, std::optional<int64_t> value);
+  Statement& BindDouble(int index, double value);
   Statement& BindText(int index, std::string_view value);
   Statement& BindBlob(int index, std::string_view value);
 
@@ -49,10 +50,14 @@ class Statement {
   Result<bool> Step();
   // Steps until done, ignoring rows.
   [[nodiscard]] Result<void> Run();
+  // Makes the statement ready to run again (bindings are kept until rebound), for batches that
+  // reuse one prepared statement per row.
+  Statement& Reset();
 
   int64_t ColumnInt(int index) const;
   bool ColumnBool(int index) const { return ColumnInt(index) != 0; }
   std::optional<int64_t> ColumnOptionalInt(int index) const;
+  double ColumnDouble(int index) const;     // NULL reads as 0
   std::string ColumnText(int index) const;  // NULL reads as ""
   std::string ColumnBlob(int index) const;  // NULL reads as ""
   bool ColumnIsNull(int index) const;

@@ -5,7 +5,10 @@
 
 #include "storage/migrations.h"
 #include "storage/sqlite_rows.h"
+#include "storage/sqlite_runs.h"
+#include "storage/sqlite_signing_keys.h"
 #include "storage/sqlite_store_internal.h"
+#include "storage/sqlite_usage.h"
 
 namespace fleet::storage {
 namespace {
@@ -310,6 +313,83 @@ class SqliteStore final : public Store {
     }
   }
 
+  // ---- signing keys (the SQL is in sqlite_signing_keys.cc)
+
+  Result<SigningKey> CreateSigningKey(const SigningKey& key, int64_t now) override {
+    SigningKey created;
+    auto done = Transaction([&]() -> Result<void> {
+      auto inserted = InsertSigningKey(db_, key, now);
+      if (!inserted) return tl::unexpected(inserted.error());
+      created = std::move(*inserted);
+      return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    return created;
+  }
+
+  Result<SigningKey> GetSigningKey(std::string_view kid) override {
+    return SelectSigningKey(db_, kid);
+  }
+
+  Result<std::vector<SigningKey>> ListSigningKeys() override { return SelectSigningKeys(db_); }
+
+  Result<SigningKey> GetActiveSigningKey() override { return SelectActiveSigningKey(db_); }
+
+  Result<void> ActivateSigningKey(std::string_view kid, int64_t now) override {
+    return Transaction([&] { return MakeSigningKeyActive(db_, kid, now); });
+  }
+
+  Result<void> RetireSigningKey(std::string_view kid, int64_t now) override {
+    return Transaction([&] { return MakeSigningKeyRetired(db_, kid, now); });
+  }
+
+  // ---- usage (the SQL is in sqlite_usage.cc)
+
+  Result<void> UpsertDailyUsage(const std::vector<DailyUsage>& rows) override {
+    if (auto valid = ValidateUsage(rows); !valid) return valid;
+    return Transaction([&] { return UpsertUsage(db_, rows); });
+  }
+
+  Result<std::vector<DailyUsage>> ListDailyUsage(const UsageFilter& filter) override {
+    return SelectDailyUsage(db_, filter);
+  }
+
+  Result<std::map<std::string, std::set<std::string>>> CollectedDays(
+      std::string_view from_day) override {
+    return SelectCollectedDays(db_, from_day);
+  }
+
+  Result<void> MarkUnrecoverable(const UnrecoverableDay& day) override {
+    return UpsertUnrecoverable(db_, day);
+  }
+
+  Result<std::vector<UnrecoverableDay>> ListUnrecoverable(std::string_view from_day) override {
+    return SelectUnrecoverable(db_, from_day);
+  }
+
+  Result<std::vector<MonthlyRow>> UsageTotals(std::string_view from_day, std::string_view to_day,
+                                              GroupBy group_by) override {
+    return SelectUsageTotals(db_, from_day, to_day, group_by);
+  }
+
+  // ---- collection runs (the SQL is in sqlite_runs.cc)
+
+  Result<int64_t> CreateRun(const CollectionRun& run) override { return InsertRun(db_, run); }
+
+  Result<void> FinishRun(const CollectionRun& run) override { return UpdateRun(db_, run); }
+
+  Result<void> RecordAttempts(const std::vector<FetchAttempt>& attempts) override {
+    return Transaction([&] { return InsertAttempts(db_, attempts); });
+  }
+
+  Result<std::vector<CollectionRun>> ListRuns(int limit) override { return SelectRuns(db_, limit); }
+
+  Result<CollectionRun> GetRun(int64_t id) override { return SelectRun(db_, id); }
+
+  Result<std::vector<FetchAttempt>> ListAttempts(int64_t run_id) override {
+    return SelectAttempts(db_, run_id);
+  }
+
   // ---- metadata
 
   Result<std::optional<std::string>> GetMeta(std::string_view key) override {
@@ -351,6 +431,9 @@ class SqliteStore final : public Store {
         {"SELECT COUNT(*) FROM servers", &status.servers},
         {"SELECT COUNT(*) FROM api_keys", &status.api_keys},
         {"SELECT COUNT(*) FROM server_api_keys", &status.links},
+        {"SELECT COUNT(*) FROM signing_keys", &status.signing_keys},
+        {"SELECT COUNT(*) FROM usage_daily", &status.usage_rows},
+        {"SELECT COUNT(*) FROM runs", &status.runs},
     };
     for (const auto& [sql, out] : counts) {
       auto count = db_.QueryInt(sql, "count rows for the status");

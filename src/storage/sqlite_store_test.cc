@@ -127,6 +127,29 @@ TEST_F(SqliteStoreTest, ForeignKeysAreEnforced) {
   EXPECT_EQ(store->Status().value().links, 0);
 }
 
+TEST_F(SqliteStoreTest, RemovingAServerKeepsItsUsageRowsAndDetachesThem) {
+  auto store = OpenSqliteStore({.path = path_}).value();
+  Server server;
+  server.name = "churned";
+  server.url = "https://churned.example.com";
+  server.customer = "initech";
+  ASSERT_TRUE(store->CreateServer(server, 1).has_value());
+  DailyUsage usage;
+  usage.server = "churned";
+  usage.day = "2026-03-31";
+  usage.total = 12;
+  ASSERT_TRUE(store->UpsertDailyUsage({usage}).has_value());
+  ASSERT_EQ(QuerySqlite(path_, "SELECT server_id IS NOT NULL FROM usage_daily"), "1");
+
+  ASSERT_TRUE(store->DeleteServer("churned", false).has_value());
+
+  EXPECT_EQ(QuerySqlite(path_, "SELECT server_id IS NULL FROM usage_daily"), "1");
+  EXPECT_EQ(QuerySqlite(path_,
+                        "SELECT server_name || ' ' || customer || ' ' || total "
+                        "FROM usage_daily"),
+            "churned initech 12");
+}
+
 TEST_F(SqliteStoreTest, StatusDescribesTheFile) {
   auto store = OpenSqliteStore({.path = path_}).value();
 

@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,25 @@ struct UpsertCounts {
   int64_t unchanged{};
 };
 
+struct UsageFilter {
+  std::optional<std::string> server{};
+  std::optional<std::string> customer{};
+  std::string from_day{};  // inclusive, "" = open
+  std::string to_day{};    // inclusive, "" = open
+};
+
+enum class GroupBy { kCustomer, kServer };
+
+struct MonthlyRow {
+  std::string group{};     // customer name ("" = none) or server name
+  std::string customer{};  // the customer (same as group when grouping by customer)
+  int64_t servers{};       // servers contributing
+  int64_t total{};
+  int64_t failed{};
+  int64_t days_collected{};  // (server, day) rows present
+  int64_t days_expected{};   // (server, day) pairs that should be present
+};
+
 struct StoreStatus {
   std::string backend{};   // "sqlite"
   std::string location{};  // file path (or URL without password)
@@ -33,6 +54,9 @@ struct StoreStatus {
   int64_t servers{};
   int64_t api_keys{};
   int64_t links{};
+  int64_t signing_keys{};
+  int64_t usage_rows{};  // usage_daily rows, every source
+  int64_t runs{};
 };
 
 // The registry's persistence. Implementations: SQLite (sqlite_store.h); PostgreSQL later, behind
@@ -79,6 +103,67 @@ class Store {
   [[nodiscard]] virtual Result<void> Unlink(std::string_view key_name,
                                             std::string_view server_name) = 0;
   virtual Result<std::vector<LinkedKey>> ListServerKeys(std::string_view server_name) = 0;
+
+  // ---- signing keys (token exchange)
+  // Stores a new key in the state it carries (kAlreadyExists for a taken kid). Creating it
+  // kActive demotes the current active key to kStandby in the same transaction.
+  virtual Result<SigningKey> CreateSigningKey(const SigningKey& key, int64_t now) = 0;
+  virtual Result<SigningKey> GetSigningKey(std::string_view kid) = 0;
+  virtual Result<std::vector<SigningKey>> ListSigningKeys() = 0;  // oldest first
+  // kNotFound (with `n8n-fleet key generate` as the hint) when no key is active.
+  virtual Result<SigningKey> GetActiveSigningKey() = 0;
+  // Makes `kid` the active key and the previous active one kStandby, atomically. A retired key
+  // cannot come back (kFailedPrecondition).
+  [[nodiscard]] virtual Result<void> ActivateSigningKey(std::string_view kid, int64_t now) = 0;
+  // Retires `kid` (no longer signs nor published). Retiring the active key leaves none active.
+  [[nodiscard]] virtual Result<void> RetireSigningKey(std::string_view kid, int64_t now) = 0;
+
+  // ---- usage (issue: usage tracking)
+  // Inserts or replaces each (server, day, source) row, all in one transaction: re-collecting a
+  // day replaces its figures, never adds to them (a later row in the same batch wins). Rows are
+  // checked first: a day that is not YYYY-MM-DD, a source other than pull/push, or failed
+  // outside [0, total] fails the whole batch with kInvalidArgument; a row naming an unknown
+  // server fails it with kNotFound. Nothing of a failed batch is stored. The row's `customer` is
+  // ignored: the server's current customer is stored with it (and kept if the server is later
+  // removed, so its history stays billable). Storing a day clears its unrecoverable mark.
+  //
+  // The reads below (ListDailyUsage, CollectedDays, UsageTotals) consider source "pull" only:
+  // the Insights figures. Rows pushed by instances are stored beside them, never summed with them.
+  [[nodiscard]] virtual Result<void> UpsertDailyUsage(const std::vector<DailyUsage>& rows) = 0;
+  // Rows with day in [from, to] (inclusive, YYYY-MM-DD; empty = open), ordered by day then
+  // server name; `customer` is the one at collection time. kInvalidArgument for a malformed day.
+  virtual Result<std::vector<DailyUsage>> ListDailyUsage(const UsageFilter& filter) = 0;
+  // Per server name, the days (YYYY-MM-DD) >= `from_day` ("" = all) that have a stored row: one
+  // query for the whole fleet, for planning what is due. Removed servers' names appear too.
+  virtual Result<std::map<std::string, std::set<std::string>>> CollectedDays(
+      std::string_view from_day) = 0;
+  // Inserts or replaces the mark (reason, recorded_at). kNotFound for an unknown server.
+  [[nodiscard]] virtual Result<void> MarkUnrecoverable(const UnrecoverableDay& day) = 0;
+  // Marks with day >= `from_day` ("" = all), ordered by day then server name.
+  virtual Result<std::vector<UnrecoverableDay>> ListUnrecoverable(std::string_view from_day) = 0;
+  // Per-month aggregation for billing, ordered by group. For each group (the customer a row was
+  // collected under, or the server name): `servers` with at least one row in [from, to], the sums
+  // of total and failed, the (server, day) rows present, and the number expected: each ACTIVE
+  // server's days in [max(from, tracking_since), to] (an empty tracking_since counts from
+  // `from`; 0 when it is after `to`), grouped by its current customer or name. A group with rows
+  // but nothing expected (a removed or inactive server) and one expected without rows both
+  // appear. By server, `customer` is the server's current one (for a removed server: that of its
+  // latest row in range). kInvalidArgument unless from <= to are both YYYY-MM-DD days.
+  virtual Result<std::vector<MonthlyRow>> UsageTotals(std::string_view from_day,
+                                                      std::string_view to_day,
+                                                      GroupBy group_by) = 0;
+
+  // ---- collection runs
+  virtual Result<int64_t> CreateRun(const CollectionRun& run) = 0;  // returns the id
+  // Replaces every field but id and started_at of the run `run.id`; kNotFound if absent.
+  [[nodiscard]] virtual Result<void> FinishRun(const CollectionRun& run) = 0;
+  // All in one transaction; kNotFound (nothing stored) when an attempt names an unknown run.
+  [[nodiscard]] virtual Result<void> RecordAttempts(const std::vector<FetchAttempt>& attempts) = 0;
+  // Most recently created first; `limit` <= 0 lists them all.
+  virtual Result<std::vector<CollectionRun>> ListRuns(int limit) = 0;
+  virtual Result<CollectionRun> GetRun(int64_t id) = 0;  // kNotFound if absent
+  // In the order they were recorded; kNotFound for an unknown run.
+  virtual Result<std::vector<FetchAttempt>> ListAttempts(int64_t run_id) = 0;
 
   // ---- metadata (small key/value settings, e.g. the master key check)
   virtual Result<std::optional<std::string>> GetMeta(std::string_view key) = 0;

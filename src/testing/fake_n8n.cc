@@ -8,59 +8,17 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <map>
-#include <mutex>
 #include <set>
 #include <string_view>
 #include <thread>
 
-#include <httplib.h>
-#include <nlohmann/json.hpp>
+#include "testing/fake_n8n_internal.h"
 
 namespace fleet::testing {
-namespace {
-
-using Json = nlohmann::json;
-using Params = std::map<std::string, std::string>;  // ":name" path segments
-
-constexpr int kWorkerThreads = 32;       // one per open connection (httplib keeps them)
-constexpr int kKeepAliveRequests = 100;  // per connection, then httplib closes it
-constexpr int kDefaultPageSize = 100;    // n8n's default and maximum for ?limit=
-constexpr int kMaxPageSize = 250;
-
-// Everything the routes share, guarded by `mu`.
-struct State {
-  mutable std::mutex mu;
-  std::condition_variable wake;  // interrupts hangs at shutdown
-  bool stopping{false};
-  std::set<std::string> api_keys{};
-  FakeN8n::Fault fault{FakeN8n::Fault::kNone};
-  int hang_ms{0};
-  std::vector<Json> workflows{};
-  int next_workflow_id{1};
-  std::vector<FakeN8n::RecordedRequest> requests{};
-  int in_flight{0};
-  int max_concurrent{0};
-};
-
-// One call being answered: the request, the response and the path parameters.
-struct Call {
-  const httplib::Request& req;
-  httplib::Response& res;
-  Params params{};
-};
-
-using Handler = void (*)(State&, Call&);
-
-struct Route {
-  const char* method;
-  const char* pattern;  // "/api/v1/workflows/:id"
-  Handler handler;
-};
+namespace fake {
 
 void SendJson(Call& call, int status, const Json& body) {
   call.res.status = status;
@@ -71,14 +29,38 @@ void SendMessage(Call& call, int status, const std::string& message) {
   SendJson(call, status, Json{{"message", message}});
 }
 
-// The public API's authentication: a known X-N8N-API-KEY. Answers 401 itself when not.
-bool Authorize(State& state, Call& call) {
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::optional<std::string> Authorize(State& state, Call& call) {
   std::string key = call.req.get_header_value("X-N8N-API-KEY");
+  std::string authorization = call.req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
   std::lock_guard lock(state.mu);
-  if (!key.empty() && state.api_keys.count(key) != 0) return true;
+  if (!key.empty() && state.api_keys.count(key) != 0) return "global:owner";
+  if (authorization.rfind(kBearer, 0) == 0) {
+    auto it = state.access_tokens.find(authorization.substr(kBearer.size()));
+    if (it != state.access_tokens.end() && UnixNow() < it->second.expires_at) {
+      return it->second.role;
+    }
+  }
   SendMessage(call, 401, "unauthorized");
-  return false;
+  return std::nullopt;
 }
+
+namespace {
+
+constexpr int kWorkerThreads = 32;       // one per open connection (httplib keeps them)
+constexpr int kKeepAliveRequests = 100;  // per connection, then httplib closes it
+constexpr int kDefaultPageSize = 100;    // n8n's default and maximum for ?limit=
+constexpr int kMaxPageSize = 250;
+
+using Handler = void (*)(State&, Call&);
+
+struct Route {
+  const char* method;
+  const char* pattern;  // "/api/v1/workflows/:id"
+  Handler handler;
+};
 
 std::string NowIso() {
   std::time_t now = std::time(nullptr);
@@ -157,6 +139,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/healthz", HandleHealth},
     {"GET", "/api/v1/workflows", HandleListWorkflows},
     {"POST", "/api/v1/workflows", HandleCreateWorkflow},
+    {"POST", kTokenExchangePath, HandleTokenExchange},
+    {"GET", "/api/v1/insights/summary", HandleInsightsSummary},
 };
 
 // Matches "/a/:id/b" against "/a/7/b", filling params {"id": "7"}.
@@ -236,11 +220,32 @@ bool InjectFault(State& state, Call& call) {
   return false;
 }
 
+// FailNext(): answers with the programmed status while the count lasts.
+bool InjectFailNext(State& state, Call& call) {
+  std::lock_guard lock(state.mu);
+  if (state.fail_next <= 0) return false;
+  --state.fail_next;
+  if (state.fail_retry_after >= 0) {
+    call.res.set_header("Retry-After", std::to_string(state.fail_retry_after));
+  }
+  SendMessage(call, state.fail_status,
+              state.fail_status == 429 ? "Too many requests" : "Injected failure");
+  return true;
+}
+
+// The internal /rest API authenticates with a browser session cookie only: a Bearer token (or
+// nothing, the fake keeps no sessions) is refused, like n8n does.
+bool RefuseInternalApi(Call& call) {
+  if (call.req.path.rfind("/rest/", 0) != 0 || call.req.path == kTokenExchangePath) return false;
+  SendJson(call, 401, Json{{"status", "error"}, {"message", "Unauthorized"}});
+  return true;
+}
+
 void Dispatch(State& state, const httplib::Request& req, httplib::Response& res) {
   Record(state, req);
   InFlight in_flight(state);
   Call call{req, res, {}};
-  if (InjectFault(state, call)) return;
+  if (InjectFailNext(state, call) || InjectFault(state, call) || RefuseInternalApi(call)) return;
   for (const Route& route : kRoutes) {
     call.params.clear();
     if (req.method == route.method && MatchPath(route.pattern, req.path, call.params)) {
@@ -251,6 +256,9 @@ void Dispatch(State& state, const httplib::Request& req, httplib::Response& res)
 }
 
 }  // namespace
+}  // namespace fake
+
+using fake::State;
 
 struct FakeN8n::Impl {
   State state;
@@ -263,16 +271,16 @@ FakeN8n::FakeN8n() : impl_(std::make_unique<Impl>()) {
   httplib::Server& server = impl_->server;
   State& state = impl_->state;
   auto dispatch = [&state](const httplib::Request& req, httplib::Response& res) {
-    Dispatch(state, req, res);
+    fake::Dispatch(state, req, res);
   };
   server.Get(".*", dispatch);
   server.Post(".*", dispatch);
   server.Put(".*", dispatch);
   server.Patch(".*", dispatch);
   server.Delete(".*", dispatch);
-  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  server.new_task_queue = [] { return new httplib::ThreadPool(fake::kWorkerThreads); };
   server.set_tcp_nodelay(true);
-  server.set_keep_alive_max_count(kKeepAliveRequests);
+  server.set_keep_alive_max_count(fake::kKeepAliveRequests);
   server.set_keep_alive_timeout(1);  // bounds how long shutdown waits for idle connections
   int listen_fd = -1;
   server.set_socket_options([&listen_fd](socket_t sock) {
@@ -316,9 +324,70 @@ void FakeN8n::SetFault(Fault fault, int hang_ms) {
   impl_->state.hang_ms = hang_ms;
 }
 
+void FakeN8n::FailNext(int n, int status, int retry_after_seconds) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.fail_next = n;
+  impl_->state.fail_status = status;
+  impl_->state.fail_retry_after = retry_after_seconds;
+}
+
+void FakeN8n::TrustKey(const TrustedKey& key) {
+  fake::CheckTrustedKey(key);
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.trusted_keys.push_back(key);
+}
+
+void FakeN8n::SetTokenExchange(TokenExchangeMode mode) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.exchange_mode = mode;
+}
+
+void FakeN8n::SetOwnerEmail(const std::string& email) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.owner_email = email;
+}
+
+void FakeN8n::SetAccessTokenTtl(int seconds) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.access_token_ttl = seconds;
+}
+
+void FakeN8n::SetExchangeRateLimit(int per_minute) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.rate_limit_per_minute = per_minute;
+  impl_->state.rate_window_count = 0;
+}
+
+int FakeN8n::ExchangeCount() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.exchange_count;
+}
+
+std::vector<std::string> FakeN8n::ExchangeFailureReasons() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.exchange_failures;
+}
+
+void FakeN8n::SetDailyInsights(const std::string& day, const DailyInsights& figures) {
+  Day parsed = fake::DayOrDie(day);
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.insights[parsed] = figures;
+}
+
+void FakeN8n::SetToday(const std::string& day) {
+  Day parsed = fake::DayOrDie(day);
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.today = parsed;
+}
+
+void FakeN8n::SetHistoryDays(int days) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.history_days = days;
+}
+
 std::string FakeN8n::AddWorkflow(const std::string& name) {
   std::lock_guard lock(impl_->state.mu);
-  impl_->state.workflows.push_back(NewWorkflow(impl_->state, name));
+  impl_->state.workflows.push_back(fake::NewWorkflow(impl_->state, name));
   return impl_->state.workflows.back()["id"].get<std::string>();
 }
 

@@ -1,16 +1,19 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace fleet::testing {
 
-// A fake n8n instance on 127.0.0.1 (port chosen by the kernel), behaving like the real one as
-// described in n8n-reference.md: /healthz, the public API under /api/v1 with X-N8N-API-KEY.
-// It grows with the product (token exchange, insights, workflows); its switches inject faults.
-// Routes are small functions in fake_n8n.cc listed in one table; add new ones there.
+// A fake n8n instance on 127.0.0.1 (port chosen by the kernel), behaving like n8n 2.40.7 as
+// described in n8n-reference.md: /healthz; the public API under /api/v1 with X-N8N-API-KEY or a
+// Bearer token from the token exchange (POST /rest/auth/oauth/token, fake_n8n_exchange.cc); the
+// Insights summary with n8n's window rules (fake_n8n_insights.cc). Its switches inject faults.
+// Routes are small functions listed in one table in fake_n8n.cc; add new ones there.
 // Test-only: never linked into the product.
 class FakeN8n {
  public:
@@ -20,6 +23,29 @@ class FakeN8n {
     kHang,         // every route sleeps `hang_ms` before answering
     kGarbage,      // 200 with a non-JSON body
     kHtmlLogin,    // 200 with an HTML login page
+  };
+
+  // One entry of N8N_TOKEN_EXCHANGE_TRUSTED_KEYS (static form).
+  struct TrustedKey {
+    std::string kid{};
+    std::string issuer{};
+    std::string public_pem{};               // SPKI "-----BEGIN PUBLIC KEY-----"
+    std::vector<std::string> algorithms{};  // required, e.g. {"RS256"}; RS256 and ES256 verify
+    std::vector<std::string> allowed_roles{};
+    std::optional<std::string> expected_audience{};
+    bool require_verified_email{true};
+  };
+  enum class TokenExchangeMode {
+    kEnabled,    // the default
+    kDisabled,   // N8N_TOKEN_EXCHANGE_ENABLED=false: 501 server_error
+    kNotLoaded,  // module not loaded (no licence flag): 404
+  };
+  // One UTC day of Insights figures (production executions only, as n8n counts them).
+  struct DailyInsights {
+    int64_t total{};  // successes + failures
+    int64_t failed{};
+    double time_saved_minutes{};
+    double total_runtime_ms{};
   };
 
   FakeN8n();
@@ -33,6 +59,29 @@ class FakeN8n {
   // API keys the instance accepts on /api/v1.
   void AcceptApiKey(const std::string& key);
   void SetFault(Fault fault, int hang_ms = 0);
+
+  // The next `n` requests, on any route, answer `status` with JSON {"message"} (and Retry-After
+  // when retry_after_seconds >= 0); later ones are served normally. E.g. FailNext(1, 429, 2).
+  void FailNext(int n, int status, int retry_after_seconds = -1);
+
+  // Token exchange. Aborts on a key n8n would refuse to start with (bad PEM, no algorithms,
+  // HMAC or none).
+  void TrustKey(const TrustedKey& key);
+  void SetTokenExchange(TokenExchangeMode mode);
+  void SetOwnerEmail(const std::string& email);  // the owner is never a valid subject
+  void SetAccessTokenTtl(int seconds);           // N8N_TOKEN_EXCHANGE_MAX_TOKEN_TTL, default 900
+  void SetExchangeRateLimit(int per_minute);     // 0 (default) = off; past it 429 + Retry-After
+  int ExchangeCount() const;                     // access tokens issued
+  // Why each refused exchange failed, in order (n8n only ever says invalid_grant): "malformed",
+  // "invalid_claims", "token_replay", "unknown_key", "algorithm", "bad_signature", "expired",
+  // "not_yet_valid", "audience", "missing_email", "email_not_verified", "role", "owner".
+  std::vector<std::string> ExchangeFailureReasons() const;
+
+  // Insights. Days are "YYYY-MM-DD" (UTC); a bad day aborts. "Today" defaults to the real UTC
+  // day; when set, "now" is that day at the real time of day.
+  void SetDailyInsights(const std::string& day, const DailyInsights& figures);
+  void SetToday(const std::string& day);
+  void SetHistoryDays(int days);  // the licence's insights history, default 365
 
   // Workflows listed by GET /api/v1/workflows (ids "1", "2", ... in order of addition).
   // Returns the new workflow's id.

@@ -174,26 +174,11 @@ Result<int> Test(Context& ctx, const KeyArgs& a) {
       return tl::unexpected(ok.error());
     }
   }
-  if (a.json) {
-    nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : report.steps) {
-      steps.push_back({{"step", s.name}, {"ok", s.ok}, {"detail", s.detail}});
-    }
-    ctx.out().Json({{"key", a.name},
-                    {"server", target->first},
-                    {"url", target->second.base_url},
-                    {"ok", report.ok()},
-                    {"steps", steps}});
-  } else {
-    ctx.out().Line("Testing API key '" + a.name + "' against " + target->first + " (" +
-                   target->second.base_url + ")");
-    for (const auto& s : report.steps) {
-      std::string mark = ctx.out().emoji() ? (s.ok ? "\xE2\x9C\x85" : "\xE2\x9D\x8C")
-                                           : (s.ok ? "[ok]  " : "[FAIL]");
-      ctx.out().Line("  " + mark + " " + s.name + ": " + s.detail);
-    }
-  }
-  return report.ok() ? kExitOk : kExitError;
+  return PrintReport(ctx, report,
+                     "Testing API key '" + a.name + "' against " + target->first + " (" +
+                         target->second.base_url + ")",
+                     {{"key", a.name}, {"server", target->first}, {"url", target->second.base_url}},
+                     a.json);
 }
 
 Result<int> SetActive(Context& ctx, const KeyArgs& a, bool active) {

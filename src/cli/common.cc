@@ -46,6 +46,27 @@ Result<bool> Confirm(Context& ctx, const std::string& question, const std::strin
   return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
 }
 
+int PrintReport(Context& ctx, const n8n::KeyCheckReport& report, const std::string& heading,
+                nlohmann::json extra, bool json) {
+  if (json) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : report.steps) {
+      steps.push_back({{"step", s.name}, {"ok", s.ok}, {"detail", s.detail}});
+    }
+    extra["ok"] = report.ok();
+    extra["steps"] = steps;
+    ctx.out().Json(extra);
+  } else {
+    ctx.out().Line(heading);
+    for (const auto& s : report.steps) {
+      std::string mark = ctx.out().emoji() ? (s.ok ? "\xE2\x9C\x85" : "\xE2\x9D\x8C")
+                                           : (s.ok ? "[ok]  " : "[FAIL]");
+      ctx.out().Line("  " + mark + " " + s.name + ": " + s.detail);
+    }
+  }
+  return report.ok() ? kExitOk : kExitError;
+}
+
 Result<std::string> ReadFileText(const std::string& path) {
   std::ostringstream text;
   if (path == "-") {

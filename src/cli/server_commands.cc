@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "registry/authenticator.h"
+#include "registry/server_check.h"
 #include "registry/server_file.h"
 
 namespace fleet::cli {
@@ -302,6 +304,21 @@ Result<int> Keys(Context& ctx, const ServerArgs& a) {
   return kExitOk;
 }
 
+Result<int> Test(Context& ctx, const ServerArgs& a) {
+  auto registry = ctx.OpenRegistry();
+  if (!registry) return tl::unexpected(registry.error());
+  auto server = (*registry)->store().GetServer(a.name);
+  if (!server) return tl::unexpected(server.error());
+  registry::Authenticator auth(**registry, ctx.clock());
+  auto report = registry::TestServer(*server, auth, ctx.transport(), ctx.clock().NowUnixSeconds());
+  return PrintReport(
+      ctx, report,
+      "Testing server '" + server->name + "' (" + server->url + ", " +
+          std::string(AuthModeName(server->auth)) + ")",
+      {{"server", server->name}, {"url", server->url}, {"auth", AuthModeName(server->auth)}},
+      a.json);
+}
+
 }  // namespace
 
 void AddServerCommands(CLI::App& app, Context& ctx, Action& action) {
@@ -381,6 +398,11 @@ void AddServerCommands(CLI::App& app, Context& ctx, Action& action) {
   unlink->add_option("key", a->key_name, "API key name")->required();
   unlink->add_option("server", a->name, "Server name")->required();
   bind(unlink, [](Context& c, CLI::App*, const ServerArgs& x) { return Unlink(c, x); });
+
+  auto* test = group->add_subcommand("test", "Check reachability, authentication and Insights");
+  test->add_option("server", a->name, "Server name")->required();
+  test->add_flag("--json", a->json, "JSON output");
+  bind(test, [](Context& c, CLI::App*, const ServerArgs& x) { return Test(c, x); });
 
   auto* keys = group->add_subcommand("keys", "List the API keys linked to a server");
   keys->add_option("server", a->name, "Server name")->required();

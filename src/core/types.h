@@ -58,4 +58,80 @@ struct LinkedKey {
   int64_t linked_at{};
 };
 
+// A key pair the service signs token-exchange subject JWTs with. Exactly one key is active
+// (signs); standby keys are published (JWKS, `key env`) for rotation without downtime; retired
+// keys are neither.
+enum class SigningKeyState { kActive, kStandby, kRetired };
+
+std::string_view SigningKeyStateName(SigningKeyState state);  // "active" | "standby" | "retired"
+
+struct SigningKey {
+  int64_t id{};
+  std::string kid{};                 // unique
+  std::string alg{};                 // "RS256" | "ES256"
+  std::string issuer{};              // iss claim; a URL
+  std::string sealed_private_key{};  // crypto::Sealer output of the PKCS#8 PEM
+  std::string public_pem{};          // SPKI PEM, not secret
+  SigningKeyState state{SigningKeyState::kStandby};
+  int64_t created_at{};
+  std::optional<int64_t> activated_at{};
+  std::optional<int64_t> retired_at{};
+};
+
+// One (server, day) of usage: the executions n8n counted in [day 00:00Z, day+1 00:00Z).
+// Unique per (server, day): re-collecting replaces the row, never adds to it.
+struct DailyUsage {
+  std::string server{};    // server name
+  std::string customer{};  // filled when read
+  std::string day{};       // YYYY-MM-DD (UTC)
+  int64_t total{};         // production executions: success + failure (n8n's Insights `total`)
+  int64_t failed{};
+  double failure_rate{};  // failed / total, 0 when total is 0
+  double time_saved_minutes{};
+  double average_run_time_ms{};
+  std::string raw_json{};  // the Insights answers the figures were derived from
+  int64_t collected_at{};
+  int64_t run_id{};  // the collection run that stored it (0: none)
+  std::string n8n_version{};
+  std::string source{"pull"};  // "pull" (Insights API) | "push" (instance-reporting)
+};
+
+// A (server, day) that can no longer be read (beyond the instance's Insights history).
+struct UnrecoverableDay {
+  std::string server{};
+  std::string day{};
+  std::string reason{};
+  int64_t recorded_at{};
+};
+
+enum class RunStatus { kRunning, kSucceeded, kPartial, kFailed, kInterrupted };
+std::string_view RunStatusName(RunStatus status);  // running|succeeded|partial|failed|interrupted
+std::optional<RunStatus> ParseRunStatus(std::string_view text);
+
+// One `collect` (or scheduled) run.
+struct CollectionRun {
+  int64_t id{};
+  int64_t started_at{};
+  std::optional<int64_t> finished_at{};
+  RunStatus status{RunStatus::kRunning};
+  std::string description{};  // what was asked: days, servers
+  int64_t servers_attempted{};
+  int64_t servers_succeeded{};
+  int64_t servers_failed{};
+  int64_t days_stored{};
+};
+
+// What happened to one (server, day) in a run. Outcomes: ok, auth_error, http_status, timeout,
+// unreachable, bad_response, beyond_history, skipped.
+struct FetchAttempt {
+  int64_t run_id{};
+  std::string server{};
+  std::string day{};
+  std::string outcome{};
+  int http_status{};  // 0 when no HTTP answer
+  int64_t duration_ms{};
+  std::string message{};
+  int64_t at{};
+};
+
 }  // namespace fleet

@@ -67,6 +67,7 @@ class Registry {
   Result<ImportReport> ImportN8nDeploy(const std::string& path);
 
   storage::Store& store() { return store_; }
+  const crypto::Sealer& sealer() const { return sealer_; }
   int64_t now() const { return clock_.NowUnixSeconds(); }
 
  private:

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   AddServerCommands(app, ctx, action);
   AddApiKeyCommands(app, ctx, action);
   AddDbCommands(app, ctx, action);
+  AddKeyCommands(app, ctx, action);
+  AddCollectCommands(app, ctx, action);
+  AddUsageCommands(app, ctx, action);
   AddEnvCommand(app, ctx, action);
 
   try {

@@ -1,0 +1,53 @@
+#include "collector/store_sink.h"
+
+namespace fleet::collector {
+
+void StoreSink::Accept(ServerOutcome outcome) {
+  for (auto& day : outcome.days) {
+    day.attempt.run_id = run_id_;
+    if (day.figures) {
+      DailyUsage row;
+      row.server = outcome.server;
+      row.day = FormatDay(day.day);
+      row.total = day.figures->total;
+      row.failed = day.figures->failed;
+      row.failure_rate = day.figures->failure_rate;
+      row.time_saved_minutes = day.figures->time_saved_minutes;
+      row.average_run_time_ms = day.figures->average_run_time_ms;
+      row.raw_json = std::move(day.raw_json);
+      row.collected_at = day.attempt.at;
+      row.run_id = run_id_;
+      rows_.push_back(std::move(row));
+    } else if (day.unrecoverable) {
+      unrecoverable_.push_back(
+          {outcome.server, FormatDay(day.day), day.attempt.message, day.attempt.at});
+    }
+    attempts_.push_back(std::move(day.attempt));
+  }
+  if (++pending_servers_ >= batch_servers_) Flush();
+}
+
+void StoreSink::Flush() {
+  if (rows_.empty() && attempts_.empty() && unrecoverable_.empty()) return;
+  auto written = store_.Transaction([&]() -> Result<void> {
+    if (auto ok = store_.UpsertDailyUsage(rows_); !ok) return ok;
+    for (const auto& day : unrecoverable_) {
+      if (auto ok = store_.MarkUnrecoverable(day); !ok) return ok;
+    }
+    return store_.RecordAttempts(attempts_);
+  });
+  if (written) {
+    days_stored_ += static_cast<int64_t>(rows_.size());
+    days_unrecoverable_ += static_cast<int64_t>(unrecoverable_.size());
+    days_failed_ += static_cast<int64_t>(attempts_.size() - rows_.size() - unrecoverable_.size());
+  } else {
+    if (!write_error_) write_error_ = written.error();
+    days_failed_ += static_cast<int64_t>(attempts_.size());
+  }
+  rows_.clear();
+  attempts_.clear();
+  unrecoverable_.clear();
+  pending_servers_ = 0;
+}
+
+}  // namespace fleet::collector

@@ -94,7 +94,7 @@ TEST_F(CollectCliTest, AnOldIsolatedDayIsNotDoubleCounted) {
   AddInstance("a", 5);
   std::string day = FormatDay(Today() - 6);
   auto run = Json({"collect", "--day", day, "--json"});
-  EXPECT_EQ(run["requests"], 2);  // S([D,today)) and S([D+1,today))
+  EXPECT_EQ(run["requests"], 3);  // S([D,today)), S([D+1,today)), S([D,today)) again
   EXPECT_EQ(Totals("a")[day], TotalOf(5, 6));
 }
 

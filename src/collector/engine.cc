@@ -136,50 +136,131 @@ void Engine::Start(size_t job) {
   });
 }
 
+// Past days are derived from differences of windows read at slightly different times; if the
+// instance's compaction adds late executions between two reads, a difference is off by them. So
+// with two or more windows the widest one (it contains every day the others do) is read first,
+// alone, then the others, then the widest again: if it changed, nothing is kept and the windows
+// are read again (twice at most, then the server fails for this pass).
 void Engine::StartWindows(State* state, const n8n::ApiAuth& auth) {
   const ServerJob& job = (*jobs_)[state->job];
+  state->auth = auth;
+  state->windows.clear();
+  for (Day start : WindowStarts(job.days, state->today)) {
+    state->windows.emplace_back(start, state->today);
+  }
+  bool live = std::find(job.days.begin(), job.days.end(), state->today) != job.days.end();
+  if (live) state->windows.emplace_back(state->today, state->today + 1);
+  if (state->windows.empty()) return Settle(state);
+  size_t past = state->windows.size() - (live ? 1 : 0);
+  state->verify = past >= 2;
+  if (!state->verify) {
+    for (auto [start, end] : state->windows) SubmitWindow(state, start, end);
+    return;
+  }
+  state->phase = State::Phase::kWidest;
+  SubmitWindow(state, state->windows.front().first, state->windows.front().second);
+}
+
+void Engine::SubmitWindow(State* state, Day start, Day end) {
+  const ServerJob& job = (*jobs_)[state->job];
   n8n::Endpoint endpoint{job.server.url, !job.server.skip_tls_verify};
-  std::vector<std::pair<Day, Day>> windows;  // [start, end)
-  for (Day start : WindowStarts(job.days, state->today)) windows.emplace_back(start, state->today);
-  if (std::find(job.days.begin(), job.days.end(), state->today) != job.days.end()) {
-    windows.emplace_back(state->today, state->today + 1);  // the live day
+  ++state->pending;
+  ++stats_.requests;
+  auto request =
+      n8n::InsightsSummaryRequest(endpoint, state->auth, StartOfDay(start), StartOfDay(end));
+  request.total_timeout = options_.request_timeout;
+  request.connect_timeout = options_.connect_timeout;
+  transport_.Submit(std::move(request), [this, state, start](Result<n8n::HttpResponse> response) {
+    --state->pending;
+    const Server& srv = (*jobs_)[state->job].server;
+    if (!response) {
+      Fail(state, response.error(), 0, true);
+      return Settle(state);
+    }
+    auto summary = n8n::ParseInsightsSummary(*response, srv.name);
+    if (summary) {
+      if (state->phase == State::Phase::kRecheck) {
+        state->recheck = *summary;
+      } else {
+        state->sums[start] = *summary;
+        state->bodies[start] = response->body;
+      }
+    } else if (n8n::IsBeyondHistory(summary.error())) {
+      state->beyond_history.insert(start);
+    } else {
+      if (response->status == 401 && srv.auth == AuthMode::kTokenExchange) {
+        auth_.Forget(srv.name);  // the next pass exchanges again
+      }
+      if (response->status == 429) {
+        int seconds = n8n::RetryAfterSeconds(*response);
+        retry_after_ = std::max(retry_after_, std::chrono::milliseconds(seconds * 1000));
+      }
+      Fail(state, summary.error(), response->status,
+           Passing(summary.error(), response->status) ||
+               (response->status == 401 && srv.auth == AuthMode::kTokenExchange));
+    }
+    Settle(state);
+  });
+}
+
+// Moves a verified server through its phases; true when its windows are all read and checked.
+bool Engine::Advance(State* state) {
+  if (!state->verify || state->failure) return true;
+  Day widest = state->windows.front().first;
+  switch (state->phase) {
+    case State::Phase::kAll:
+      return true;
+    case State::Phase::kWidest:
+      if (state->beyond_history.count(widest)) {
+        // Too old to read: the next widest window takes its place.
+        state->windows.erase(state->windows.begin());
+        size_t past = static_cast<size_t>(
+            std::count_if(state->windows.begin(), state->windows.end(),
+                          [&](const auto& w) { return w.first < state->today; }));
+        if (past >= 2) {
+          SubmitWindow(state, state->windows.front().first, state->windows.front().second);
+          return false;
+        }
+        state->verify = false;
+        state->phase = State::Phase::kAll;
+        for (auto [start, end] : state->windows) SubmitWindow(state, start, end);
+        return state->windows.empty();
+      }
+      if (state->windows.size() == 1) return true;
+      state->phase = State::Phase::kRest;
+      for (size_t i = 1; i < state->windows.size(); ++i) {
+        SubmitWindow(state, state->windows[i].first, state->windows[i].second);
+      }
+      return false;
+    case State::Phase::kRest:
+      state->phase = State::Phase::kRecheck;
+      SubmitWindow(state, state->windows.front().first, state->windows.front().second);
+      return false;
+    case State::Phase::kRecheck: {
+      const auto& first = state->sums[widest];
+      const auto& again = state->recheck;
+      if (first.total == again.total && first.failed == again.failed &&
+          first.time_saved_minutes == again.time_saved_minutes &&
+          first.average_run_time_ms == again.average_run_time_ms) {
+        return true;
+      }
+      if (++state->rereads > 2) {
+        Fail(state,
+             Error{ErrorCode::kBadResponse,
+                   "server '" + (*jobs_)[state->job].server.name +
+                       "': its Insights kept changing while they were read; retried later"},
+             0, true);
+        return true;
+      }
+      state->sums.clear();
+      state->bodies.clear();
+      state->beyond_history.clear();
+      state->phase = State::Phase::kWidest;
+      SubmitWindow(state, state->windows.front().first, state->windows.front().second);
+      return false;
+    }
   }
-  if (windows.empty()) return Settle(state);
-  for (auto [start, end] : windows) {
-    ++state->pending;
-    ++stats_.requests;
-    auto request = n8n::InsightsSummaryRequest(endpoint, auth, StartOfDay(start), StartOfDay(end));
-    request.total_timeout = options_.request_timeout;
-    request.connect_timeout = options_.connect_timeout;
-    transport_.Submit(
-        std::move(request), [this, state, start = start](Result<n8n::HttpResponse> response) {
-          --state->pending;
-          const Server& srv = (*jobs_)[state->job].server;
-          if (!response) {
-            Fail(state, response.error(), 0, true);
-            return Settle(state);
-          }
-          auto summary = n8n::ParseInsightsSummary(*response, srv.name);
-          if (summary) {
-            state->sums[start] = *summary;
-            state->bodies[start] = response->body;
-          } else if (n8n::IsBeyondHistory(summary.error())) {
-            state->beyond_history.insert(start);
-          } else {
-            if (response->status == 401 && srv.auth == AuthMode::kTokenExchange) {
-              auth_.Forget(srv.name);  // the next pass exchanges again
-            }
-            if (response->status == 429) {
-              int seconds = n8n::RetryAfterSeconds(*response);
-              retry_after_ = std::max(retry_after_, std::chrono::milliseconds(seconds * 1000));
-            }
-            Fail(state, summary.error(), response->status,
-                 Passing(summary.error(), response->status) ||
-                     (response->status == 401 && srv.auth == AuthMode::kTokenExchange));
-          }
-          Settle(state);
-        });
-  }
+  return true;
 }
 
 void Engine::Fail(State* state, const Error& error, int http_status, bool retryable) {
@@ -191,6 +272,7 @@ void Engine::Fail(State* state, const Error& error, int http_status, bool retrya
 
 void Engine::Settle(State* state) {
   if (state->pending > 0) return;
+  if (!Advance(state)) return;
   const ServerJob& job = (*jobs_)[state->job];
   // The windows mean something else after midnight UTC: redo the server once if it crossed.
   if (!state->failure && !state->redone &&

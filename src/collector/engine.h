@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/types.h"
 #include "n8n/http.h"
+#include "n8n/insights.h"
 #include "registry/authenticator.h"
 
 namespace fleet::collector {
@@ -90,9 +91,19 @@ class Engine {
     std::optional<Error> failure{};
     int failure_status{};
     bool retryable{false};
+    // Windows and the consistency check (see StartWindows).
+    enum class Phase { kAll, kWidest, kRest, kRecheck };
+    n8n::ApiAuth auth{};
+    std::vector<std::pair<Day, Day>> windows{};  // [start, end), widest first
+    bool verify{false};
+    Phase phase{Phase::kAll};
+    n8n::InsightsSummary recheck{};
+    int rereads{0};
   };
   void Start(size_t job);
   void StartWindows(State* state, const n8n::ApiAuth& auth);
+  void SubmitWindow(State* state, Day start, Day end);
+  bool Advance(State* state);
   void Fail(State* state, const Error& error, int http_status, bool retryable);
   void Settle(State* state);
   void Finish(State* state);

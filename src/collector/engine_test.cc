@@ -96,7 +96,7 @@ TEST_F(EngineTest, BackfillDerivesEachPastDayExactlyWithOneRequestPerDay) {
   EXPECT_EQ(last.figures->failed, 51);
   EXPECT_NEAR(last.figures->average_run_time_ms, 1000, 0.01);
   EXPECT_DOUBLE_EQ(sink_.Find("a", D("2026-11-20")).figures->time_saved_minutes, 52.5);
-  EXPECT_EQ(n8n.Requests().size(), 4u);
+  EXPECT_EQ(n8n.Requests().size(), 5u);  // four windows and the widest read again
   for (const auto& request : n8n.Requests()) {
     EXPECT_NE(request.find("endDate=2026-11-24T00%3A00%3A00.000Z"), std::string::npos) << request;
   }
@@ -107,7 +107,46 @@ TEST_F(EngineTest, AnIsolatedOldDayCostsTwoRequestsAndIsNotDoubleCounted) {
   auto& n8n = AddInstance("a");
   Run({Job("a", {D("2026-11-20")})});
   EXPECT_EQ(sink_.Find("a", D("2026-11-20")).figures->total, 105);  // not 305
-  EXPECT_EQ(n8n.Requests().size(), 2u);
+  EXPECT_EQ(n8n.Requests().size(), 3u);  // [20th, 24th), [21st, 24th), [20th, 24th) again
+}
+
+// Passes every call through, running `hook` after the n-th answer (before its callback).
+class HookedTransport final : public n8n::HttpTransport {
+ public:
+  HookedTransport(n8n::HttpTransport& inner, int n, std::function<void()> hook)
+      : inner_(inner), n_(n), hook_(std::move(hook)) {}
+  Result<n8n::HttpResponse> Send(const n8n::HttpRequest& request) override {
+    return inner_.Send(request);
+  }
+  void Submit(n8n::HttpRequest request, n8n::HttpCallback done) override {
+    inner_.Submit(std::move(request), [this, done](Result<n8n::HttpResponse> response) {
+      if (++seen_ == n_) hook_();
+      done(std::move(response));
+    });
+  }
+  void Run(int max_in_flight) override { inner_.Run(max_in_flight); }
+
+ private:
+  n8n::HttpTransport& inner_;
+  int n_;
+  std::function<void()> hook_;
+  int seen_{0};
+};
+
+TEST_F(EngineTest, LateDataArrivingBetweenReadsIsDetectedAndReadAgain) {
+  auto& n8n = AddInstance("a");
+  // The instance's compaction adds 5 late executions to the 23rd right after the first read.
+  HookedTransport hooked(*transport_, 1, [&] {
+    n8n.SetDailyInsights("2026-11-23", {56, 51, 10.25, 51 * 1000.0 + 5 * 10});
+  });
+  EngineOptions options;
+  options.sleep = [](std::chrono::milliseconds) {};
+  Engine engine(hooked, *auth_, clock_, options);
+  engine.Run({Job("a", {D("2026-11-21"), D("2026-11-22"), D("2026-11-23")})}, sink_);
+  EXPECT_EQ(sink_.Find("a", D("2026-11-21")).figures->total, 200);  // not 195
+  EXPECT_EQ(sink_.Find("a", D("2026-11-22")).figures->total, 307);
+  EXPECT_EQ(sink_.Find("a", D("2026-11-23")).figures->total, 56);
+  EXPECT_EQ(n8n.Requests().size(), 8u);  // 3 windows + recheck, twice
 }
 
 TEST_F(EngineTest, TodayIsReadFromItsOwnLiveWindow) {

@@ -1,6 +1,7 @@
 #include "n8n/insights.h"
 
 #include <cmath>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -10,41 +11,55 @@
 namespace fleet::n8n {
 namespace {
 
-constexpr char kBeyondHistoryPrefix[] = "beyond the Insights history: ";
+// Starts every message of the beyond-history error, so that IsBeyondHistory() recognises it
+// without a dedicated ErrorCode. Part of the contract: do not reword.
+constexpr std::string_view kBeyondHistoryPrefix = "beyond the Insights history: ";
+// n8n 2.40.7: 403 "The selected date range exceeds the maximum history allowed by your license".
+constexpr std::string_view kN8nHistoryMessage = "exceeds the maximum history";
+// Counts above 2^53 are not exact in the double n8n (JavaScript) sends.
+constexpr double kMaxExactCount = 9007199254740992.0;
 
+// "2026-11-20T00:00:00.000Z": the form n8n's own UI sends.
 std::string IsoMillis(int64_t unix_seconds) {
-  std::string iso = FormatTimestamp(unix_seconds);  // ...THH:MM:SSZ
-  return iso.substr(0, iso.size() - 1) + ".000Z";
+  std::string iso = FormatTimestamp(unix_seconds);  // "...THH:MM:SSZ"
+  iso.insert(iso.size() - 1, ".000");
+  return iso;
 }
 
 Error Bad(std::string_view server, const std::string& what) {
-  return Error{
-      ErrorCode::kBadResponse,
-      "server '" + std::string(server) + "' sent an Insights summary that cannot be used: " + what};
+  return Error{ErrorCode::kBadResponse,
+               "server '" + std::string(server) +
+                   "' sent an Insights summary that cannot be used: " + what +
+                   "; is it an n8n instance of a supported version?"};
 }
 
-Result<double> Value(const nlohmann::json& body, const char* field, std::string_view server) {
+// body[field].value as a finite number >= 0.
+Result<double> Value(const nlohmann::json& body, const std::string& field,
+                     std::string_view server) {
   auto it = body.find(field);
   if (it == body.end() || !it->is_object()) {
-    return tl::unexpected(Bad(server, std::string("'") + field + "' is missing"));
+    return tl::unexpected(Bad(server, "'" + field + "' is missing or not an object"));
   }
   auto value = it->find("value");
   if (value == it->end() || !value->is_number()) {
-    return tl::unexpected(Bad(server, std::string("'") + field + ".value' is not a number"));
+    return tl::unexpected(Bad(server, "'" + field + ".value' is missing or not a number"));
   }
   double number = value->get<double>();
   if (!std::isfinite(number) || number < 0) {
     return tl::unexpected(
-        Bad(server, std::string("'") + field + ".value' is negative or not finite"));
+        Bad(server, "'" + field + ".value' is " + value->dump() + ", not a finite number >= 0"));
   }
   return number;
 }
 
-Result<int64_t> Count(const nlohmann::json& body, const char* field, std::string_view server) {
+// body[field].value as a whole count >= 0 (n8n may send 12 or 12.0).
+Result<int64_t> Count(const nlohmann::json& body, const std::string& field,
+                      std::string_view server) {
   auto value = Value(body, field, server);
   if (!value) return tl::unexpected(value.error());
-  if (*value != std::floor(*value) || *value > 9.0e15) {
-    return tl::unexpected(Bad(server, std::string("'") + field + ".value' is not a whole count"));
+  if (*value != std::floor(*value) || *value > kMaxExactCount) {
+    return tl::unexpected(Bad(
+        server, "'" + field + ".value' is " + body[field]["value"].dump() + ", not a whole count"));
   }
   return static_cast<int64_t>(*value);
 }
@@ -65,19 +80,24 @@ HttpRequest InsightsSummaryRequest(const Endpoint& endpoint, const ApiAuth& auth
 
 Result<InsightsSummary> ParseInsightsSummary(const HttpResponse& response,
                                              std::string_view server) {
-  if (response.status == 403 && response.body.find("maximum history") != std::string::npos) {
-    return MakeError(ErrorCode::kPermissionDenied,
-                     kBeyondHistoryPrefix + std::string("server '") + std::string(server) +
-                         "' no longer keeps Insights for that day (its licence's history "
-                         "limit); the day cannot be collected");
+  if (response.status == 403) {
+    if (response.body.find(kN8nHistoryMessage) != std::string::npos) {
+      return MakeError(ErrorCode::kPermissionDenied,
+                       std::string(kBeyondHistoryPrefix) + "server '" + std::string(server) +
+                           "' no longer keeps Insights that far back (its licence's history "
+                           "limit): the day cannot be collected any more");
+    }
+    Error error = DescribeApiFailure(response, server);
+    error.message +=
+        "; reading Insights needs the insights:read scope (API key) or an owner/admin identity "
+        "(token exchange)";
+    return tl::unexpected(std::move(error));
   }
   if (response.status != 200) return tl::unexpected(DescribeApiFailure(response, server));
   auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    return tl::unexpected(
-        DescribeApiFailure(HttpResponse{200, response.headers, response.body, {}}, server));
+    return tl::unexpected(DescribeApiFailure(response, server));
   }
-  InsightsSummary summary;
   auto total = Count(body, "total", server);
   if (!total) return tl::unexpected(total.error());
   auto failed = Count(body, "failed", server);
@@ -92,6 +112,7 @@ Result<InsightsSummary> ParseInsightsSummary(const HttpResponse& response,
     return tl::unexpected(Bad(server, "'failed' (" + std::to_string(*failed) +
                                           ") exceeds 'total' (" + std::to_string(*total) + ")"));
   }
+  InsightsSummary summary;
   summary.total = *total;
   summary.failed = *failed;
   summary.time_saved_minutes = *saved;
@@ -101,7 +122,7 @@ Result<InsightsSummary> ParseInsightsSummary(const HttpResponse& response,
 
 bool IsBeyondHistory(const Error& error) {
   return error.code == ErrorCode::kPermissionDenied &&
-         error.message.rfind(kBeyondHistoryPrefix, 0) == 0;
+         error.message.starts_with(kBeyondHistoryPrefix);
 }
 
 }  // namespace fleet::n8n

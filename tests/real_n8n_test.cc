@@ -1,12 +1,22 @@
 // End-to-end against a REAL n8n started by tests/real_n8n/run.sh: N8N_REAL_URL,
 // N8N_REAL_API_KEY (created through n8n's REST API) and N8N_REAL_FLEET_HOME (an n8n-fleet home
 // whose published keys the instance trusts, configured from `key env --server real-tx` as is).
+// Before the suite, run.sh ran N8N_REAL_MANUAL_RUNS manual (editor) runs and then
+// N8N_REAL_EXPECTED_TODAY_TOTAL production webhook executions on the instance, all on the UTC day
+// N8N_REAL_DAY, and waited until n8n's own Insights summary showed exactly that total: `collect`
+// must store exactly what n8n counted.
 // Without that instance the suite fails instead of passing silently.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 
 #include "cli_test_util.h"
+#include "core/time.h"
 #include "n8n/http.h"
 #include "n8n/token_exchange.h"
 
@@ -24,6 +34,16 @@ class RealN8nTest : public CliTest {
            "tests/real_n8n/run.sh";
     url_ = url;
     key_ = key;
+    const char* expected = std::getenv("N8N_REAL_EXPECTED_TODAY_TOTAL");
+    const char* manual = std::getenv("N8N_REAL_MANUAL_RUNS");
+    const char* day = std::getenv("N8N_REAL_DAY");
+    ASSERT_TRUE(expected && manual && day && *expected && *manual && *day)
+        << "N8N_REAL_EXPECTED_TODAY_TOTAL / N8N_REAL_MANUAL_RUNS / N8N_REAL_DAY unset: run this "
+           "suite through tests/real_n8n/run.sh";
+    expected_today_ = std::atoll(expected);
+    manual_runs_ = std::atoll(manual);
+    today_ = FormatDay(DayOf(static_cast<int64_t>(std::time(nullptr))));
+    ASSERT_EQ(today_, day) << "the UTC day changed since run.sh produced the executions";
     // Each test works on its own copy of the fleet home (keys, server real-tx).
     std::filesystem::copy(fleet_home, home(), std::filesystem::copy_options::recursive);
   }
@@ -36,7 +56,90 @@ class RealN8nTest : public CliTest {
     return json;
   }
 
-  std::string url_, key_;
+  // A server authenticated with the API key run.sh created through n8n.
+  void AddApiKeyServer(const std::string& name, const std::string& url) {
+    Ok({"server", "create", name, url});
+    Ok({"apikey", "add", "-", "--name", name + "-key", "--server", name}, {.stdin_data = key_});
+  }
+
+  // `collect ARGS --json`: checks the exit code, returns the run summary.
+  nlohmann::json Collect(std::vector<std::string> args, int expected_exit) {
+    args.insert(args.begin(), "collect");
+    args.push_back("--json");
+    auto result = Run(args);
+    EXPECT_EQ(result.exit_code, expected_exit) << result.out << result.err;
+    auto json = nlohmann::json::parse(result.out, nullptr, false);
+    EXPECT_FALSE(json.is_discarded()) << result.out << result.err;
+    return json.is_discarded() ? nlohmann::json::object() : json;
+  }
+
+  nlohmann::json Usage(const std::string& server = "") {
+    std::vector<std::string> args = {"usage", "show", "--json"};
+    if (!server.empty()) args.insert(args.end(), {"--server", server});
+    return Json(args);
+  }
+
+  nlohmann::json RunShow(const nlohmann::json& run_id) {
+    return Json({"runs", "show", std::to_string(run_id.get<int64_t>()), "--json"});
+  }
+
+  // Collects today for `server` and proves the stored row is exactly n8n's count; returns the run.
+  nlohmann::json CollectTodayExactly(const std::string& server) {
+    auto run = Collect({"--day", "today", "--server", server}, 0);
+    EXPECT_EQ(run["status"], "succeeded") << run.dump(2);
+    EXPECT_EQ(run["servers"], 1) << run.dump(2);
+    EXPECT_EQ(run["succeeded"], 1) << run.dump(2);
+    EXPECT_EQ(run["failed"], 0) << run.dump(2);
+    EXPECT_EQ(run["days_stored"], 1) << run.dump(2);
+    EXPECT_EQ(run["days_failed"], 0) << run.dump(2);
+    auto rows = Usage(server);
+    EXPECT_EQ(rows.size(), 1u) << rows.dump(2);
+    if (rows.size() == 1) {
+      EXPECT_EQ(rows[0]["day"], today_) << rows.dump(2);
+      EXPECT_EQ(rows[0]["server"], server) << rows.dump(2);
+      EXPECT_EQ(rows[0]["total"].get<int64_t>(), expected_today_)
+          << "want exactly the " << expected_today_ << " webhook executions n8n's Insights "
+          << "counted today (not the " << manual_runs_ << " manual runs): " << rows.dump(2);
+      EXPECT_EQ(rows[0]["failed"], 0) << rows.dump(2);
+      EXPECT_EQ(rows[0]["failure_rate"], 0.0) << rows.dump(2);
+      EXPECT_EQ(rows[0]["run"], run["run"]) << rows.dump(2);
+    }
+    auto shown = RunShow(run["run"]);
+    EXPECT_EQ(shown["status"], "succeeded") << shown.dump(2);
+    EXPECT_EQ(shown["servers_attempted"], 1) << shown.dump(2);
+    EXPECT_EQ(shown["servers_succeeded"], 1) << shown.dump(2);
+    EXPECT_EQ(shown["servers_failed"], 0) << shown.dump(2);
+    EXPECT_EQ(shown["days_stored"], 1) << shown.dump(2);
+    EXPECT_EQ(shown["attempts"].size(), 1u) << shown.dump(2);
+    if (shown["attempts"].size() == 1) {
+      const auto& attempt = shown["attempts"][0];
+      EXPECT_EQ(attempt["server"], server) << shown.dump(2);
+      EXPECT_EQ(attempt["day"], today_) << shown.dump(2);
+      EXPECT_EQ(attempt["outcome"], "ok") << shown.dump(2);
+      EXPECT_EQ(attempt["http_status"], 200) << shown.dump(2);
+    }
+    return run;
+  }
+
+  // A TCP port on 127.0.0.1 that nothing listens on (bound, then released): a stopped instance.
+  static int UnusedPort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+    ::close(fd);
+    return port;
+  }
+
+  std::string url_, key_, today_;
+  int64_t expected_today_{}, manual_runs_{};
 };
 
 TEST_F(RealN8nTest, ApiKeyTestPassesWithAKeyCreatedThroughN8n) {
@@ -128,6 +231,127 @@ TEST_F(RealN8nTest, ASubjectTokenIsSingleUseAndBoundToItsAudience) {
   Ok({"server", "create", "alias", alias, "--auth", "token-exchange"});
   auto report = ServerTest("alias", 1);
   EXPECT_EQ(report["steps"][1]["ok"], false) << report.dump(2);
+}
+
+// ---- collect: exactly what n8n counted ----
+
+TEST_F(RealN8nTest, CollectTodayWithAnApiKeyStoresExactlyWhatN8nCountedAndIsIdempotent) {
+  AddApiKeyServer("real-api", url_);
+  auto first = CollectTodayExactly("real-api");
+
+  // Again: the day's row is replaced, never added to.
+  auto second = CollectTodayExactly("real-api");
+  EXPECT_NE(first["run"], second["run"]);
+  auto rows = Usage();
+  ASSERT_EQ(rows.size(), 1u) << rows.dump(2);
+  EXPECT_EQ(rows[0]["total"].get<int64_t>(), expected_today_) << rows.dump(2);
+  EXPECT_EQ(rows[0]["run"], second["run"]) << rows.dump(2);
+  auto runs = Json({"runs", "list", "--json"});
+  ASSERT_EQ(runs.size(), 2u) << runs.dump(2);
+  for (const auto& r : runs) EXPECT_EQ(r["status"], "succeeded") << runs.dump(2);
+}
+
+TEST_F(RealN8nTest, CollectTodayWithTokenExchangeStoresExactlyWhatN8nCounted) {
+  CollectTodayExactly("real-tx");
+  // The same figure through the API key: both authentications read the same Insights.
+  AddApiKeyServer("real-api", url_);
+  CollectTodayExactly("real-api");
+  auto rows = Usage();
+  ASSERT_EQ(rows.size(), 2u) << rows.dump(2);
+  EXPECT_EQ(rows[0]["total"], rows[1]["total"]) << rows.dump(2);
+}
+
+TEST_F(RealN8nTest, DefaultCollectHasNothingDueOnTheDayTrackingBegan) {
+  // Both servers were registered today, so tracking began today: the default run (the last two
+  // finished days, from tracking_since on) has no day due yet.
+  AddApiKeyServer("real-api", url_);
+  EXPECT_EQ(Json({"server", "show", "real-tx", "--json"})["tracking_since"], today_);
+  EXPECT_EQ(Json({"server", "show", "real-api", "--json"})["tracking_since"], today_);
+  auto run = Collect({}, 0);
+  std::printf("default collect on the day tracking began: %s\n", run.dump().c_str());
+  EXPECT_EQ(run["status"], "succeeded") << run.dump(2);
+  EXPECT_EQ(run["servers"], 0) << run.dump(2);
+  EXPECT_EQ(run["days_stored"], 0) << run.dump(2);
+  EXPECT_EQ(run["failed"], 0) << run.dump(2);
+  EXPECT_EQ(run["requests"], 0) << run.dump(2);
+  EXPECT_TRUE(Usage().empty());
+  auto shown = RunShow(run["run"]);
+  EXPECT_EQ(shown["status"], "succeeded") << shown.dump(2);
+  EXPECT_TRUE(shown["attempts"].empty()) << shown.dump(2);
+}
+
+TEST_F(RealN8nTest, PastDaysAreExactAndTodaysExecutionsDoNotLeakIntoThem) {
+  // n8n widens a window that ends on a past day by one day (n8n-reference.md section 2): read
+  // carelessly, yesterday would show today's executions. The instance ran nothing before today.
+  Day today = *ParseDay(today_);
+  std::string yesterday = FormatDay(today - 1), before = FormatDay(today - 2);
+  Ok({"server", "create", "real-past", url_, "--tracking-since", before});
+  Ok({"apikey", "add", "-", "--name", "past-key", "--server", "real-past"}, {.stdin_data = key_});
+
+  auto run = Collect({"--server", "real-past"}, 0);  // default: the two finished days
+  EXPECT_EQ(run["status"], "succeeded") << run.dump(2);
+  EXPECT_EQ(run["days_stored"], 2) << run.dump(2);
+  auto rows = Usage("real-past");
+  ASSERT_EQ(rows.size(), 2u) << rows.dump(2);
+  for (const auto& row : rows) {
+    EXPECT_TRUE(row["day"] == before || row["day"] == yesterday) << rows.dump(2);
+    EXPECT_EQ(row["total"], 0) << "a day before the instance existed: " << rows.dump(2);
+    EXPECT_EQ(row["failed"], 0) << rows.dump(2);
+  }
+
+  // A range reaching today: the past days stay 0, today is exactly n8n's count.
+  run = Collect({"--from", before, "--to", "today", "--server", "real-past"}, 0);
+  EXPECT_EQ(run["days_stored"], 3) << run.dump(2);
+  rows = Usage("real-past");
+  ASSERT_EQ(rows.size(), 3u) << rows.dump(2);
+  for (const auto& row : rows) {
+    int64_t want = row["day"] == today_ ? expected_today_ : 0;
+    EXPECT_EQ(row["total"].get<int64_t>(), want) << row["day"] << ": " << rows.dump(2);
+  }
+}
+
+TEST_F(RealN8nTest, AnUnreachableServerIsRecordedAndLeavesStoredRowsAlone) {
+  AddApiKeyServer("real-api", url_);
+  auto good = CollectTodayExactly("real-api");
+  int port = UnusedPort();
+  ASSERT_NE(port, 0);
+  AddApiKeyServer("down", "http://127.0.0.1:" + std::to_string(port));
+
+  auto started = std::chrono::steady_clock::now();
+  auto run = Collect({"--day", "today", "--server", "down", "--timeout", "5"}, 4);
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  std::printf("collect against a stopped instance: exit 4 after %lld ms\n",
+              static_cast<long long>(elapsed.count()));
+  EXPECT_EQ(run["status"], "failed") << run.dump(2);
+  EXPECT_EQ(run["servers"], 1) << run.dump(2);
+  EXPECT_EQ(run["succeeded"], 0) << run.dump(2);
+  EXPECT_EQ(run["failed"], 1) << run.dump(2);
+  EXPECT_EQ(run["days_stored"], 0) << run.dump(2);
+  auto shown = RunShow(run["run"]);
+  EXPECT_EQ(shown["status"], "failed") << shown.dump(2);
+  ASSERT_EQ(shown["attempts"].size(), 1u) << shown.dump(2);
+  EXPECT_EQ(shown["attempts"][0]["server"], "down") << shown.dump(2);
+  EXPECT_EQ(shown["attempts"][0]["day"], today_) << shown.dump(2);
+  EXPECT_EQ(shown["attempts"][0]["outcome"], "unreachable") << shown.dump(2);
+
+  auto rows = Usage();
+  ASSERT_EQ(rows.size(), 1u) << rows.dump(2);
+  EXPECT_EQ(rows[0]["server"], "real-api");
+  EXPECT_EQ(rows[0]["total"].get<int64_t>(), expected_today_);
+  EXPECT_EQ(rows[0]["run"], good["run"]) << "the failed run must not touch stored rows";
+
+  // Both together: partial (exit 3); the reachable one is stored, the other recorded.
+  run =
+      Collect({"--day", "today", "--server", "real-api", "--server", "down", "--timeout", "5"}, 3);
+  EXPECT_EQ(run["status"], "partial") << run.dump(2);
+  EXPECT_EQ(run["succeeded"], 1) << run.dump(2);
+  EXPECT_EQ(run["failed"], 1) << run.dump(2);
+  rows = Usage();
+  ASSERT_EQ(rows.size(), 1u) << rows.dump(2);
+  EXPECT_EQ(rows[0]["server"], "real-api");
+  EXPECT_EQ(rows[0]["total"].get<int64_t>(), expected_today_);
+  EXPECT_EQ(rows[0]["run"], run["run"]) << rows.dump(2);
 }
 
 }  // namespace

@@ -332,9 +332,8 @@ void FakeN8n::FailNext(int n, int status, int retry_after_seconds) {
 }
 
 void FakeN8n::TrustKey(const TrustedKey& key) {
-  fake::CheckTrustedKey(key);
   std::lock_guard lock(impl_->state.mu);
-  impl_->state.trusted_keys.push_back(key);
+  fake::AddTrustedKeyOrDie(impl_->state, key);
 }
 
 void FakeN8n::SetTokenExchange(TokenExchangeMode mode) {

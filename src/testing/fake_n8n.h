@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "testing/n8n_rules.h"
+
 namespace fleet::testing {
 
 // A fake n8n instance on 127.0.0.1 (port chosen by the kernel), behaving like n8n 2.40.7 as
@@ -25,16 +27,8 @@ class FakeN8n {
     kHtmlLogin,    // 200 with an HTML login page
   };
 
-  // One entry of N8N_TOKEN_EXCHANGE_TRUSTED_KEYS (static form).
-  struct TrustedKey {
-    std::string kid{};
-    std::string issuer{};
-    std::string public_pem{};               // SPKI "-----BEGIN PUBLIC KEY-----"
-    std::vector<std::string> algorithms{};  // required, e.g. {"RS256"}; RS256 and ES256 verify
-    std::vector<std::string> allowed_roles{};
-    std::optional<std::string> expected_audience{};
-    bool require_verified_email{true};
-  };
+  // One entry of N8N_TOKEN_EXCHANGE_TRUSTED_KEYS (static form); see n8n_rules.h.
+  using TrustedKey = rules::TrustedKey;
   enum class TokenExchangeMode {
     kEnabled,    // the default
     kDisabled,   // N8N_TOKEN_EXCHANGE_ENABLED=false: 501 server_error

@@ -16,13 +16,14 @@
 
 #include "core/time.h"
 #include "testing/fake_n8n.h"
+#include "testing/n8n_rules.h"
 
 namespace fleet::testing::fake {
 
 using Json = nlohmann::json;
 using Params = std::map<std::string, std::string>;  // ":name" path segments
 
-constexpr char kTokenExchangePath[] = "/rest/auth/oauth/token";
+using rules::kTokenExchangePath;
 
 // An access token the instance issued.
 struct IssuedToken {
@@ -48,7 +49,7 @@ struct State {
   int next_workflow_id{1};
   // Token exchange.
   FakeN8n::TokenExchangeMode exchange_mode{FakeN8n::TokenExchangeMode::kEnabled};
-  std::vector<FakeN8n::TrustedKey> trusted_keys{};
+  rules::Keyring trusted_keys{};
   std::set<std::string> used_jtis{};
   std::string owner_email{};
   int access_token_ttl{900};
@@ -84,8 +85,8 @@ std::optional<std::string> Authorize(State& state, Call& call);
 
 int64_t UnixNow();
 
-// Aborts, naming the problem, on a key n8n 2.40.7 would refuse to start with.
-void CheckTrustedKey(const FakeN8n::TrustedKey& key);  // fake_n8n_exchange.cc
+// Trusts `key`, or aborts naming the problem on a key n8n 2.40.7 would refuse to start with.
+void AddTrustedKeyOrDie(State& state, const FakeN8n::TrustedKey& key);  // fake_n8n_exchange.cc
 // "YYYY-MM-DD", or aborts: a test's typo.
 Day DayOrDie(const std::string& day);  // fake_n8n_insights.cc
 

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/time.h"
+#include "testing/n8n_rules.h"
+
+namespace fleet::testing {
+
+// Thousands of fake n8n instances in one process, for benchmarks and the demo: each instance
+// listens on its own 127.0.0.1 port (so a collector opens a real TCP connection per instance, as
+// with a real fleet), and one thread runs a single epoll loop for all of them. Each instance
+// answers like FakeN8n (the shared rules in n8n_rules.h): GET /healthz, GET /api/v1/workflows
+// (empty), GET /api/v1/insights/summary with n8n's window rules, and the token exchange.
+// Test-only: never linked into the product.
+struct FleetOptions {
+  int count{1};
+  // 0: ports chosen by the kernel (from the ephemeral range). Otherwise instance i listens on
+  // base_port + i: keep the range below 32768, outside the ephemeral range.
+  int base_port{0};
+  std::optional<Day> today{};  // default: the real UTC day; "now" keeps the real time of day
+  int days_back{7};            // days with figures: [today - days_back, today]
+  int history_days{365};       // the licence's insights history
+  std::string api_key{};       // accepted as X-N8N-API-KEY by every instance ("" = none)
+  // N8N_TOKEN_EXCHANGE_TRUSTED_KEYS; empty = the token exchange module is not loaded (404).
+  std::vector<rules::TrustedKey> trusted_keys{};
+  // Each instance expects its own URL as the subject's audience, as if configured with
+  // `n8n-fleet key env --server <itself>` (overrides the keys' expectedAudience).
+  bool expect_own_audience{false};
+};
+
+struct FleetStats {
+  int64_t requests{};           // HTTP requests answered
+  int64_t exchanges{};          // access tokens issued
+  int64_t exchange_failures{};  // exchanges refused with invalid_grant
+  int64_t connections{};        // TCP connections accepted
+  int64_t max_connections{};    // most connections open at once
+};
+
+// One instance's figures for one UTC day: total = 50 + (index * 7 + day * 13) % 200 (day counted
+// from 1970-01-01), failed = total / 10, 0.5 minutes saved and 120 ms run time per execution.
+struct FleetDay {
+  int64_t total{};
+  int64_t failed{};
+  double time_saved_minutes{};
+  double total_runtime_ms{};
+};
+FleetDay FleetDailyFigures(int index, Day day);
+
+class FakeFleet {
+ public:
+  // Binds every listener (an error names the port that failed), then starts the loop thread.
+  static Result<std::unique_ptr<FakeFleet>> Start(const FleetOptions& options);
+  ~FakeFleet();  // stops the loop, joins its thread, closes every socket
+  FakeFleet(const FakeFleet&) = delete;
+  FakeFleet& operator=(const FakeFleet&) = delete;
+
+  int count() const;
+  int port(int index) const;
+  std::string url(int index) const;  // "http://127.0.0.1:<port>"
+  Day today() const;                 // the "today" in force at start
+  Day first_day() const;             // first day with figures: today - days_back
+  FleetStats Stats() const;
+
+ private:
+  struct Impl;
+  explicit FakeFleet(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Raises RLIMIT_NOFILE's soft limit to its hard limit; returns the new soft limit.
+int64_t RaiseOpenFileLimit();
+
+}  // namespace fleet::testing

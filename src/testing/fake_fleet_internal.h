@@ -1,0 +1,92 @@
+#pragma once
+
+// Private to the fake fleet (fake_fleet*.cc): per-instance state, the routes, and an fd owner.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "testing/fake_fleet.h"
+#include "testing/http_wire.h"
+#include "testing/n8n_rules.h"
+
+namespace fleet::testing::fleet_impl {
+
+// Owns a file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_{-1};
+};
+
+struct IssuedToken {
+  int64_t expires_at{};  // unix seconds
+  std::string role{};
+};
+
+// One fake n8n instance: only what its routes remember.
+struct Instance {
+  int index{};
+  int port{};
+  std::string url{};
+  std::set<std::string> used_jtis{};
+  std::unordered_map<std::string, IssuedToken> access_tokens{};
+};
+
+// Counters read by other threads.
+struct Counters {
+  std::atomic<int64_t> requests{0};
+  std::atomic<int64_t> exchanges{0};
+  std::atomic<int64_t> exchange_failures{0};
+  std::atomic<int64_t> connections{0};
+  std::atomic<int64_t> open_connections{0};
+  std::atomic<int64_t> max_connections{0};
+};
+
+// Everything the routes use; touched only by the loop thread (counters excepted).
+struct Fleet {
+  FleetOptions options{};
+  rules::Keyring keyring{};
+  Day start_day{};  // "today" at start; figures exist for [start_day - days_back, start_day]
+  std::vector<Instance> instances{};
+  Counters counters{};
+};
+
+struct Response {
+  int status{200};
+  std::string body{};
+  std::string extra_headers{};  // "Name: value\r\n" lines
+};
+
+// Answers one request to instance `instance` (fake_fleet_routes.cc).
+Response HandleRequest(Fleet& fleet, Instance& instance, const wire::Request& request);
+
+int64_t UnixNow();
+
+}  // namespace fleet::testing::fleet_impl

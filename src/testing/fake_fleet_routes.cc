@@ -1,0 +1,115 @@
+// The fake fleet's routes: each instance answers like FakeN8n, through the same rules
+// (n8n_rules.h), with figures from FleetDailyFigures.
+
+#include <ctime>
+#include <string_view>
+#include <unordered_map>
+
+#include "testing/fake_fleet_internal.h"
+
+namespace fleet::testing {
+
+FleetDay FleetDailyFigures(int index, Day day) {
+  int64_t total = 50 + (int64_t{index} * 7 + day.days_since_epoch * 13) % 200;
+  return {total, total / 10, static_cast<double>(total) * 0.5, static_cast<double>(total) * 120.0};
+}
+
+namespace fleet_impl {
+namespace {
+
+Response Json(int status, const rules::Json& body) { return {status, body.dump(), ""}; }
+
+Response Message(int status, const std::string& message) {
+  return Json(status, rules::Json{{"message", message}});
+}
+
+Day Today(const Fleet& fleet) { return fleet.options.today.value_or(DayOf(UnixNow())); }
+
+// With a fixed "today", now is that day at the real time of day.
+int64_t Now(const Fleet& fleet) {
+  int64_t real = UnixNow();
+  return StartOfDay(Today(fleet)) + (real - StartOfDay(DayOf(real)));
+}
+
+// The public API's authentication: the shared X-N8N-API-KEY (the owner's) or a Bearer token
+// this instance issued that has not expired. Returns the caller's role, or "" when refused.
+std::string Authorize(const Fleet& fleet, const Instance& instance, const wire::Request& request) {
+  std::string_view key = request.Header("x-n8n-api-key");
+  if (!key.empty() && key == fleet.options.api_key) return "global:owner";
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view authorization = request.Header("authorization");
+  if (authorization.substr(0, kBearer.size()) != kBearer) return "";
+  auto it = instance.access_tokens.find(std::string(authorization.substr(kBearer.size())));
+  if (it == instance.access_tokens.end() || UnixNow() >= it->second.expires_at) return "";
+  return it->second.role;
+}
+
+rules::InsightsTotals Sum(const Fleet& fleet, const Instance& instance, rules::Window window) {
+  rules::InsightsTotals totals;
+  for (Day day = fleet.start_day - fleet.options.days_back; day <= fleet.start_day; day = day + 1) {
+    if (!window.Contains(day)) continue;
+    FleetDay f = FleetDailyFigures(instance.index, day);
+    totals.Add({f.total, f.failed, f.time_saved_minutes, f.total_runtime_ms});
+  }
+  return totals;
+}
+
+Response InsightsSummary(Fleet& fleet, Instance& instance, const wire::Request& request) {
+  std::string role = Authorize(fleet, instance, request);
+  if (role.empty()) return Message(401, "unauthorized");
+  if (role != "global:owner" && role != "global:admin") return Message(403, "Forbidden");
+  rules::InsightsQuery query{request.target, wire::QueryParam(request.query, "startDate"),
+                             wire::QueryParam(request.query, "endDate")};
+  rules::WindowAnswer answer =
+      rules::DecideInsightsWindow(query, Today(fleet), Now(fleet), fleet.options.history_days);
+  if (answer.status != 200) return Message(answer.status, answer.message);
+  return Json(200, rules::InsightsSummaryJson(Sum(fleet, instance, answer.current),
+                                              Sum(fleet, instance, answer.previous)));
+}
+
+Response TokenExchange(Fleet& fleet, Instance& instance, const wire::Request& request) {
+  if (fleet.keyring.size() == 0) return Message(404, "not found");  // module not loaded
+  int64_t now = UnixNow();
+  rules::SubjectPolicy policy;
+  if (fleet.options.expect_own_audience) policy.audience_override = instance.url;
+  rules::ExchangeAnswer answer = rules::AnswerExchange(
+      fleet.keyring, policy, instance.used_jtis, request.Header("content-type"), request.body, now);
+  Response response = Json(answer.status, answer.body);
+  if (answer.status == 200) {
+    std::erase_if(instance.access_tokens,
+                  [now](const auto& t) { return t.second.expires_at <= now; });
+    instance.access_tokens[answer.token] = {now + answer.verdict.expires_in, answer.verdict.role};
+    fleet.counters.exchanges.fetch_add(1, std::memory_order_relaxed);
+    response.extra_headers = "Cache-Control: no-store\r\n";
+  } else if (!answer.verdict.reason.empty()) {
+    fleet.counters.exchange_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  return response;
+}
+
+}  // namespace
+
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Response HandleRequest(Fleet& fleet, Instance& instance, const wire::Request& request) {
+  fleet.counters.requests.fetch_add(1, std::memory_order_relaxed);
+  const std::string& path = request.path;
+  if (request.method == "GET" && path == "/healthz") return Json(200, {{"status", "ok"}});
+  if (request.method == "POST" && path == rules::kTokenExchangePath) {
+    return TokenExchange(fleet, instance, request);
+  }
+  if (path.rfind("/rest/", 0) == 0) {  // the internal API wants a browser session
+    return Json(401, {{"status", "error"}, {"message", "Unauthorized"}});
+  }
+  if (request.method == "GET" && path == rules::kInsightsSummaryPath) {
+    return InsightsSummary(fleet, instance, request);
+  }
+  if (request.method == "GET" && path == "/api/v1/workflows") {
+    if (Authorize(fleet, instance, request).empty()) return Message(401, "unauthorized");
+    return Json(200, {{"data", rules::Json::array()}, {"nextCursor", nullptr}});
+  }
+  return Message(404, "not found");
+}
+
+}  // namespace fleet_impl
+}  // namespace fleet::testing

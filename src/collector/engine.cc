@@ -154,14 +154,17 @@ void Engine::StartWindows(State* state, const n8n::ApiAuth& auth) {
   size_t past = state->windows.size() - (live ? 1 : 0);
   state->verify = past >= 2;
   if (!state->verify) {
-    for (auto [start, end] : state->windows) SubmitWindow(state, start, end);
+    for (size_t i = 0; i < state->windows.size(); ++i) {
+      SubmitWindow(state, state->windows[i].first, state->windows[i].second,
+                   i + 1 == state->windows.size());
+    }
     return;
   }
   state->phase = State::Phase::kWidest;
   SubmitWindow(state, state->windows.front().first, state->windows.front().second);
 }
 
-void Engine::SubmitWindow(State* state, Day start, Day end) {
+void Engine::SubmitWindow(State* state, Day start, Day end, bool last) {
   const ServerJob& job = (*jobs_)[state->job];
   n8n::Endpoint endpoint{job.server.url, !job.server.skip_tls_verify};
   ++state->pending;
@@ -170,6 +173,7 @@ void Engine::SubmitWindow(State* state, Day start, Day end) {
       n8n::InsightsSummaryRequest(endpoint, state->auth, StartOfDay(start), StartOfDay(end));
   request.total_timeout = options_.request_timeout;
   request.connect_timeout = options_.connect_timeout;
+  request.keep_connection = !last;
   transport_.Submit(std::move(request), [this, state, start](Result<n8n::HttpResponse> response) {
     --state->pending;
     const Server& srv = (*jobs_)[state->job].server;
@@ -234,7 +238,7 @@ bool Engine::Advance(State* state) {
       return false;
     case State::Phase::kRest:
       state->phase = State::Phase::kRecheck;
-      SubmitWindow(state, state->windows.front().first, state->windows.front().second);
+      SubmitWindow(state, state->windows.front().first, state->windows.front().second, true);
       return false;
     case State::Phase::kRecheck: {
       const auto& first = state->sums[widest];

@@ -102,7 +102,7 @@ class Engine {
   };
   void Start(size_t job);
   void StartWindows(State* state, const n8n::ApiAuth& auth);
-  void SubmitWindow(State* state, Day start, Day end);
+  void SubmitWindow(State* state, Day start, Day end, bool last = false);
   bool Advance(State* state);
   void Fail(State* state, const Error& error, int http_status, bool retryable);
   void Settle(State* state);

@@ -23,6 +23,9 @@ struct HttpRequest {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds total_timeout{std::chrono::seconds(30)};
   size_t max_response_bytes{8 * 1024 * 1024};  // larger bodies fail with kBadResponse
+  // False on a host's last request of a run: its connection is closed instead of kept idle, so
+  // the connection cache does not fill with hosts that will not be asked again.
+  bool keep_connection{true};
 };
 
 struct HttpResponse {
@@ -48,7 +51,8 @@ class HttpTransport {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 
   // Asynchronous form for fleets: queues a request; `done` runs on the thread that calls Run(),
-  // and may Submit() follow-up requests (e.g. the API call after a token exchange).
+  // and may Submit() follow-up requests (e.g. the API call after a token exchange), which go
+  // ahead of the queue so that they find their host's connection still open.
   virtual void Submit(HttpRequest request, HttpCallback done) = 0;
   // Drives all submitted requests (and those submitted from callbacks) to completion, with at
   // most `max_in_flight` transfers at a time. Returns when nothing is left.

@@ -51,10 +51,10 @@ class CollectLock {
   int fd_;
 };
 
-Result<Day> DayArg(const std::string& text, const char* option) {
-  if (text == "today" || text == "yesterday") {
-    return MakeError(ErrorCode::kInternal, "resolved by the caller");
-  }
+// YYYY-MM-DD, "today" (partial: the live day) or "yesterday".
+Result<Day> DayArg(const std::string& text, const char* option, Day today) {
+  if (text == "today") return today;
+  if (text == "yesterday") return today - 1;
   auto day = ParseDay(text);
   if (!day) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -88,10 +88,8 @@ Result<std::vector<collector::ServerJob>> PlanJobs(storage::Store& store,
                                                    const std::vector<Server>& servers,
                                                    const CollectArgs& a, Day today) {
   std::vector<Day> explicit_days;
-  auto resolve = [&](const std::string& text, const char* option) -> Result<Day> {
-    if (text == "today") return today;
-    if (text == "yesterday") return today - 1;
-    return DayArg(text, option);
+  auto resolve = [&](const std::string& text, const char* option) {
+    return DayArg(text, option, today);
   };
   if (!a.day.empty()) {
     auto day = resolve(a.day, "--day");

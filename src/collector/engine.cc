@@ -277,7 +277,6 @@ void Engine::Fail(State* state, const Error& error, int http_status, bool retrya
 void Engine::Settle(State* state) {
   if (state->pending > 0) return;
   if (!Advance(state)) return;
-  const ServerJob& job = (*jobs_)[state->job];
   // The windows mean something else after midnight UTC: redo the server once if it crossed.
   if (!state->failure && !state->redone &&
       !SameUtcDay(state->started_at, clock_.NowUnixSeconds())) {
@@ -293,7 +292,6 @@ void Engine::Settle(State* state) {
     return StartMore();
   }
   Finish(state);
-  (void)job;
 }
 
 void Engine::Finish(State* state) {

@@ -33,11 +33,11 @@ for _ in $(seq 1 100); do grep -q ready "$work/fleet.out" 2>/dev/null && break; 
 grep -q ready "$work/fleet.out" || { cat "$work/fleet.err" >&2; exit 1; }
 
 echo "== 3. Register the fleet and collect every missing day" >&2
-fleet server import "$work/fleet.csv"
 since=$(date -u -d "-$days days" +%F)
-for name in $(tail -n +2 "$work/fleet.csv" | cut -d, -f1); do
-  "$bin" --home "$home" server update "$name" --tracking-since "$since" >/dev/null
-done
+# Track each instance from $days days ago (an import column), so --backfill fetches those days.
+awk -v since="$since" 'NR == 1 {print $0 ",tracking_since"; next} {print $0 "," since}' \
+  "$work/fleet.csv" > "$work/fleet-tracked.csv"
+fleet server import "$work/fleet-tracked.csv"
 fleet server list --customer customer-3
 fleet collect --backfill
 fleet runs list --limit 1

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "cli_test_util.h"
+#include "core/time.h"
 
 namespace fleet::testing {
 namespace {
@@ -61,23 +62,32 @@ TEST_F(ImportCliTest, ABadRowIsReportedByLineAndNothingIsApplied) {
 
 TEST_F(ImportCliTest, JsonlImportAndExportRoundTrip) {
   std::string jsonl = Write("fleet.jsonl",
-                            "{\"name\":\"a\",\"url\":\"http://a.example\",\"customer\":\"acme\"}\n"
+                            "{\"name\":\"a\",\"url\":\"http://a.example\",\"customer\":\"acme\","
+                            "\"tracking_since\":\"2026-01-15\"}\n"
                             "\n"
                             "{\"name\":\"b\",\"url\":\"http://b.example\"}\n");
   Ok({"server", "import", jsonl});
+  std::string today = FormatDay(DayOf(std::time(nullptr)));  // b's default tracking start
   auto exported = Ok({"server", "export", "--format", "jsonl"});
   EXPECT_EQ(exported.out,
             "{\"auth\":\"api-key\",\"customer\":\"acme\",\"description\":\"\",\"name\":\"a\","
-            "\"url\":\"http://a.example\"}\n"
+            "\"tracking_since\":\"2026-01-15\",\"url\":\"http://a.example\"}\n"
             "{\"auth\":\"api-key\",\"customer\":\"\",\"description\":\"\",\"name\":\"b\","
-            "\"url\":\"http://b.example\"}\n");
+            "\"tracking_since\":\"" +
+                today + "\",\"url\":\"http://b.example\"}\n");
   std::string csv_path = dir_.path() + "/out.csv";
   Ok({"server", "export", csv_path});
   EXPECT_EQ(ReadAll(csv_path),
-            "name,url,customer,description,auth\r\na,http://a.example,acme,,api-key\r\n"
-            "b,http://b.example,,,api-key\r\n");
+            "name,url,customer,description,auth,tracking_since\r\n"
+            "a,http://a.example,acme,,api-key,2026-01-15\r\n"
+            "b,http://b.example,,,api-key," +
+                today + "\r\n");
   auto again = Json({"server", "import", csv_path, "--json"});
   EXPECT_EQ(again["unchanged"], 2);
+  auto bad = Run({"server", "import",
+                  Write("bad.csv", "name,url,tracking_since\nx,http://x.example,2026-13-01\n")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("line 2"), std::string::npos) << bad.err;
 }
 
 TEST_F(ImportCliTest, ImportsAThousandServersInOneTransaction) {

@@ -10,7 +10,8 @@
 namespace fleet::registry {
 namespace {
 
-const std::vector<std::string> kColumns = {"name", "url", "customer", "description", "auth"};
+const std::vector<std::string> kColumns = {"name",        "url",  "customer",
+                                           "description", "auth", "tracking_since"};
 
 Error AtLine(int line, const std::string& message) {
   return Error{ErrorCode::kInvalidArgument, "line " + std::to_string(line) + ": " + message};
@@ -26,6 +27,8 @@ Result<void> SetField(ServerSpec& spec, const std::string& column, const std::st
     spec.customer = value;
   } else if (column == "description") {
     spec.description = value;
+  } else if (column == "tracking_since") {
+    if (!value.empty()) spec.tracking_since = value;  // empty: keep (or default to today)
   } else if (column == "auth") {
     auto mode = ParseAuthMode(value.empty() ? "api-key" : value);
     if (!mode) {
@@ -34,8 +37,9 @@ Result<void> SetField(ServerSpec& spec, const std::string& column, const std::st
     }
     spec.auth = *mode;
   } else {
-    return tl::unexpected(AtLine(
-        line, "unknown column '" + column + "' (known: name, url, customer, description, auth)"));
+    return tl::unexpected(
+        AtLine(line, "unknown column '" + column +
+                         "' (known: name, url, customer, description, auth, tracking_since)"));
   }
   return {};
 }
@@ -121,7 +125,8 @@ std::string WriteServerFile(const std::vector<Server>& servers, ServerFileFormat
   if (format == ServerFileFormat::kCsv) {
     out = CsvLine(kColumns);
     for (const auto& s : servers) {
-      out += CsvLine({s.name, s.url, s.customer, s.description, std::string(AuthModeName(s.auth))});
+      out += CsvLine({s.name, s.url, s.customer, s.description, std::string(AuthModeName(s.auth)),
+                      s.tracking_since});
     }
     return out;
   }
@@ -130,7 +135,8 @@ std::string WriteServerFile(const std::vector<Server>& servers, ServerFileFormat
                            {"url", s.url},
                            {"customer", s.customer},
                            {"description", s.description},
-                           {"auth", AuthModeName(s.auth)}};
+                           {"auth", AuthModeName(s.auth)},
+                           {"tracking_since", s.tracking_since}};
     out += json.dump() + "\n";
   }
   return out;

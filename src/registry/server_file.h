@@ -19,7 +19,9 @@ struct ServerRow {
 };
 
 // Columns (CSV header row required, any order; JSONL keys): name, url, customer, description,
-// auth (api-key | token-exchange). name and url are required. Unknown columns are an error (a
+// auth (api-key | token-exchange), tracking_since (YYYY-MM-DD: the first day whose usage is
+// collected; empty or absent keeps the current one, or today for a new server). name and url are
+// required. Unknown columns are an error (a
 // typo must not be silently ignored). Errors name the line.
 Result<std::vector<ServerRow>> ParseServerFile(std::string_view text, ServerFileFormat format);
 std::string WriteServerFile(const std::vector<Server>& servers, ServerFileFormat format);

@@ -28,4 +28,8 @@ Result<std::string> NormalizeServerUrl(std::string_view text);
 // Percent-encodes everything but unreserved characters (RFC 3986), e.g. ':' -> "%3A".
 std::string UrlEncode(std::string_view text);
 
+// Decodes application/x-www-form-urlencoded text: "+" is a space, "%XX" a byte; a malformed
+// escape is kept as it is.
+std::string FormDecode(std::string_view text);
+
 }  // namespace fleet

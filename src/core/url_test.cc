@@ -31,5 +31,11 @@ TEST(UrlTest, EncodesReservedCharacters) {
   EXPECT_EQ(UrlEncode("a b+c"), "a%20b%2Bc");
 }
 
+TEST(UrlTest, FormDecodeUndoesUrlEncode) {
+  EXPECT_EQ(FormDecode(UrlEncode("a b+c:/\xC3\xBC")), "a b+c:/\xC3\xBC");
+  EXPECT_EQ(FormDecode("a+b%3A"), "a b:");
+  EXPECT_EQ(FormDecode("bad%zz%4"), "bad%zz%4");
+}
+
 }  // namespace
 }  // namespace fleet

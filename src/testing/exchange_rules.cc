@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "core/jwt.h"
+#include "core/url.h"
 #include "testing/n8n_rules.h"
 
 namespace fleet::testing::rules {
@@ -79,29 +80,6 @@ bool VerifySignature(EVP_PKEY* key, std::string_view alg, std::string_view signe
          EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
                           reinterpret_cast<const unsigned char*>(signed_part.data()),
                           signed_part.size()) == 1;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string FormDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-               HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
 }
 
 bool IsIntegral(const Json& value) { return value.is_number_integer(); }

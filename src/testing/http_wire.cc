@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/url.h"
+
 namespace fleet::testing::wire {
 namespace {
 
@@ -30,29 +32,6 @@ bool HasToken(std::string_view list, std::string_view token) {
     rest.remove_prefix(comma + 1);
   }
   return false;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string Decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-               HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
 }
 
 const char* Reason(int status) {
@@ -153,8 +132,8 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
     std::string_view pair = query.substr(0, query.find('&'));
     query.remove_prefix(std::min(query.size(), pair.size() + 1));
     size_t eq = pair.find('=');
-    if (Decode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string() : Decode(pair.substr(eq + 1));
+    if (FormDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : FormDecode(pair.substr(eq + 1));
   }
   return std::nullopt;
 }

@@ -54,15 +54,7 @@ bool Verifies(const std::string& token, const std::string& public_pem, SigningAl
                           input.size()) == 1;
 }
 
-class SignerTest : public ::testing::TestWithParam<SigningAlg> {
- protected:
-  void SetUp() override {
-    auto pair = GenerateKeyPair(GetParam());
-    ASSERT_TRUE(pair.has_value()) << pair.error().message;
-    pair_ = *pair;
-  }
-  KeyPair pair_{};
-};
+class SignerTest : public GeneratedKeyTest {};
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, SignerTest,
                          ::testing::Values(SigningAlg::kRS256, SigningAlg::kES256),

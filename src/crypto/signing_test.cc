@@ -75,15 +75,7 @@ PkeyPtr PublicKeyFromJwk(const nlohmann::json& jwk) {
 
 // ---- both algorithms
 
-class SigningAlgTest : public ::testing::TestWithParam<SigningAlg> {
- protected:
-  void SetUp() override {
-    auto pair = GenerateKeyPair(GetParam());
-    ASSERT_TRUE(pair.has_value()) << pair.error().message;
-    pair_ = *pair;
-  }
-  KeyPair pair_{};
-};
+class SigningAlgTest : public GeneratedKeyTest {};
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, SigningAlgTest,
                          ::testing::Values(SigningAlg::kRS256, SigningAlg::kES256),

@@ -87,4 +87,15 @@ inline bool CliVerifies(const std::string& token, const std::string& public_pem,
   return result.exit_code == 0 && result.out.find("Verified OK") != std::string::npos;
 }
 
+// A fresh key pair of the parameter's algorithm for each test.
+class GeneratedKeyTest : public ::testing::TestWithParam<SigningAlg> {
+ protected:
+  void SetUp() override {
+    auto pair = GenerateKeyPair(GetParam());
+    ASSERT_TRUE(pair.has_value()) << pair.error().message;
+    pair_ = *pair;
+  }
+  KeyPair pair_{};
+};
+
 }  // namespace fleet::crypto

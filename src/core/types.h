@@ -134,4 +134,30 @@ struct FetchAttempt {
   int64_t at{};
 };
 
+// A bearer token for the service's HTTP API, or an instance's token for pushing its reports.
+// Only a hash of the token is stored; the token itself is shown once, when it is created.
+struct ApiToken {
+  int64_t id{};
+  std::string name{};        // unique
+  std::string token_hash{};  // lower-case hex SHA-256 of the whole token
+  std::string prefix{};      // the token's first characters, safe to print (e.g. "nft_3xK9")
+  bool read_only{false};     // API tokens: GET routes only
+  std::string server{};      // "" = an API token; else the server this report token pushes for
+  int64_t created_at{};
+  std::optional<int64_t> last_used_at{};
+  std::optional<int64_t> revoked_at{};  // revoked tokens authenticate nothing
+};
+
+// One batch an instance pushed to POST /api/v1/instance-reports (n8n's instance-reporting
+// module). Its daily data points are stored as DailyUsage rows with source "push".
+struct InstanceReport {
+  std::string server{};    // the server whose report token sent it
+  std::string batch_id{};  // unique per server: a batch seen again is refused (HTTP 409)
+  std::string instance_id{};
+  std::string label{};
+  std::string n8n_version{};
+  int64_t received_at{};
+  std::string payload_json{};  // the body as received, minus the licence certificate
+};
+
 }  // namespace fleet

@@ -143,11 +143,51 @@ CREATE TABLE run_attempts (
 CREATE INDEX run_attempts_by_run ON run_attempts (run_id);
 )sql";
 
+// Tokens for the service's HTTP API and instances' report tokens (server_id set: they go with
+// their server), and the batches instances push (they go with their server too; the usage rows
+// they carried stay, like pulled ones). Push rows live in usage_daily with source 'push':
+// usage_daily_push_by_day mirrors usage_daily_by_day for them (partial and covering), so the
+// monthly totals read push rows in proportion to their number and find each one's pull row in
+// usage_daily_by_day. usage_daily_last_collected answers LastCollectedAt with one seek per
+// server.
+constexpr std::string_view kTokensAndReports = R"sql(
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  token_hash TEXT NOT NULL UNIQUE CHECK (token_hash <> ''),
+  prefix TEXT NOT NULL DEFAULT '',
+  read_only INTEGER NOT NULL DEFAULT 0,
+  server_id INTEGER REFERENCES servers (id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_tokens_by_server ON api_tokens (server_id);
+CREATE TABLE instance_reports (
+  id INTEGER PRIMARY KEY,
+  server_id INTEGER NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+  batch_id TEXT NOT NULL CHECK (batch_id <> ''),
+  instance_id TEXT NOT NULL DEFAULT '',
+  label TEXT NOT NULL DEFAULT '',
+  n8n_version TEXT NOT NULL DEFAULT '',
+  received_at INTEGER NOT NULL,
+  payload_json TEXT NOT NULL DEFAULT '',
+  UNIQUE (server_id, batch_id)
+);
+CREATE INDEX instance_reports_by_server_time ON instance_reports (server_id, received_at);
+CREATE INDEX instance_reports_by_time ON instance_reports (received_at);
+CREATE INDEX usage_daily_push_by_day
+  ON usage_daily (day, server_name, customer, total, source) WHERE source = 'push';
+CREATE INDEX usage_daily_last_collected
+  ON usage_daily (server_name, collected_at, source) WHERE source = 'pull';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "servers, API keys, links and metadata", kRegistrySchema},
     {2, "index links by API key", kLinkKeyIndex},
     {3, "token-exchange signing keys", kSigningKeys},
     {4, "daily usage, unrecoverable days and collection runs", kUsage},
+    {5, "API tokens, instance reports and usage indexes", kTokensAndReports},
 };
 
 // Applies `migration` unless another process did so first (the version is re-read inside the

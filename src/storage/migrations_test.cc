@@ -183,6 +183,55 @@ TEST(MigrationsTest, OpeningAVersionThreeDatabaseAddsUsageAndRunsAndKeepsItsRows
             "daily usage, unrecoverable days and collection runs");
 }
 
+TEST(MigrationsTest, OpeningAVersionFourDatabaseAddsTokensAndReportsAndKeepsItsUsage) {
+  TempDir dir;
+  const std::string path = dir.File("v4.db");
+  {
+    Database db = Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE).value();
+    ASSERT_EQ(Migrate(db, FleetMigrations(), 4, 100).value(), 4);
+    ASSERT_TRUE(
+        db.Exec("INSERT INTO servers (name, url, customer, tracking_since, created_at, "
+                "updated_at) VALUES ('legacy', 'https://legacy.example.com', 'acme', "
+                "'2026-03-01', 5, 5); "
+                "INSERT INTO usage_daily (server_id, server_name, customer, day, total, failed, "
+                "collected_at, source) VALUES (1, 'legacy', 'acme', '2026-03-02', 30, 3, 70, "
+                "'pull'), (1, 'legacy', 'acme', '2026-03-02', 31, 0, 80, 'push')",
+                "seed")
+            .has_value());
+    ASSERT_FALSE(db.TableExists("api_tokens"));
+  }
+
+  auto store = OpenSqliteStore({.path = path, .create = false});
+
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_EQ((*store)->Status().value().schema_version, CurrentSchemaVersion());
+  EXPECT_EQ((*store)->Status().value().usage_rows, 2);
+  const std::vector<MonthlyRow> totals =
+      (*store)->UsageTotals("2026-03-01", "2026-03-31", GroupBy::kServer).value();
+  ASSERT_EQ(totals.size(), 1u);
+  EXPECT_EQ(totals[0].total, 30);
+  EXPECT_EQ(totals[0].push_total, 31);
+  EXPECT_EQ(totals[0].disagreements, 1);
+  EXPECT_EQ((*store)->LastCollectedAt().value().at("legacy"), 70);
+  ApiToken token;
+  token.name = "legacy-report";
+  token.token_hash = "abc123";
+  token.server = "legacy";
+  ASSERT_TRUE((*store)->CreateApiToken(token, 90).has_value());
+  InstanceReport report;
+  report.server = "legacy";
+  report.batch_id = "b-1";
+  ASSERT_TRUE((*store)->RecordInstanceReport(report, {}).has_value());
+  EXPECT_EQ((*store)->ListInstanceReports("legacy", 0).value().size(), 1u);
+  EXPECT_EQ(QuerySqlite(path, "SELECT description FROM schema_version WHERE version = 5"),
+            "API tokens, instance reports and usage indexes");
+  EXPECT_EQ(QuerySqlite(path,
+                        "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                        "('usage_daily_by_day', 'usage_daily_push_by_day', "
+                        "'usage_daily_last_collected')"),
+            "3");
+}
+
 TEST(MigrationsTest, TheSchemaItselfRefusesImpossibleUsage) {
   Database db = OpenMemory();
   ASSERT_TRUE(Migrate(db, FleetMigrations(), 4, 100).has_value());

@@ -9,6 +9,16 @@ Error NoServer(std::string_view name) {
                                          "'; `n8n-fleet server list` shows the registered servers"};
 }
 
+Result<int64_t> SelectServerId(Database& db, std::string_view name) {
+  auto stmt = db.Prepare("SELECT id FROM servers WHERE name = $1",
+                         "read server '" + std::string(name) + "'");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->BindText(1, name).Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return tl::unexpected(NoServer(name));
+  return stmt->ColumnInt(0);
+}
+
 Error NoKey(std::string_view name) {
   return Error{ErrorCode::kNotFound, "no API key named '" + std::string(name) +
                                          "'; `n8n-fleet apikey list` shows the stored keys"};

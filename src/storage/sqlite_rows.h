@@ -2,6 +2,7 @@
 
 // How the SQLite store maps rows and names its errors; private to the storage module.
 
+#include <cstdint>
 #include <string_view>
 
 #include "core/error.h"
@@ -24,6 +25,9 @@ ApiKey ReadKey(const Statement& row);
 Statement& BindServer(Statement& stmt, const Server& server);
 // Every column an update replaces is equal (id, name and timestamps are not compared).
 bool SameStoredFields(const Server& a, const Server& b);
+
+// The id of the server named `name`; kNotFound (NoServer) when there is none.
+Result<int64_t> SelectServerId(Database& db, std::string_view name);
 
 Error NoServer(std::string_view name);
 Error NoKey(std::string_view name);

@@ -4,10 +4,12 @@
 #include <utility>
 
 #include "storage/migrations.h"
+#include "storage/sqlite_reports.h"
 #include "storage/sqlite_rows.h"
 #include "storage/sqlite_runs.h"
 #include "storage/sqlite_signing_keys.h"
 #include "storage/sqlite_store_internal.h"
+#include "storage/sqlite_tokens.h"
 #include "storage/sqlite_usage.h"
 
 namespace fleet::storage {
@@ -371,6 +373,50 @@ class SqliteStore final : public Store {
                                               GroupBy group_by) override {
     return SelectUsageTotals(db_, from_day, to_day, group_by);
   }
+
+  Result<std::map<std::string, int64_t>> LastCollectedAt() override {
+    return SelectLastCollectedAt(db_);
+  }
+
+  // ---- instance reports (the SQL is in sqlite_reports.cc)
+
+  Result<void> RecordInstanceReport(const InstanceReport& report,
+                                    const std::vector<DailyUsage>& rows) override {
+    auto push_rows = PushRows(report, rows);
+    if (!push_rows) return tl::unexpected(push_rows.error());
+    return Transaction([&] { return InsertInstanceReport(db_, report, *push_rows); });
+  }
+
+  Result<std::vector<InstanceReport>> ListInstanceReports(std::string_view server,
+                                                          int limit) override {
+    return SelectInstanceReports(db_, server, limit);
+  }
+
+  // ---- API tokens (the SQL is in sqlite_tokens.cc)
+
+  Result<ApiToken> CreateApiToken(const ApiToken& token, int64_t now) override {
+    ApiToken created;
+    auto done = Transaction([&]() -> Result<void> {
+      auto inserted = InsertApiToken(db_, token, now);
+      if (!inserted) return tl::unexpected(inserted.error());
+      created = std::move(*inserted);
+      return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    return created;
+  }
+
+  Result<std::vector<ApiToken>> ListApiTokens() override { return SelectApiTokens(db_); }
+
+  Result<ApiToken> FindApiToken(std::string_view token_hash) override {
+    return SelectApiTokenByHash(db_, token_hash);
+  }
+
+  Result<void> RevokeApiToken(std::string_view name, int64_t now) override {
+    return RevokeToken(db_, name, now);
+  }
+
+  Result<void> TouchApiToken(int64_t id, int64_t now) override { return TouchToken(db_, id, now); }
 
   // ---- collection runs (the SQL is in sqlite_runs.cc)
 

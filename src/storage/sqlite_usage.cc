@@ -27,10 +27,14 @@ constexpr std::string_view kUpsertUsage =
     "collected_at = excluded.collected_at, run_id = excluded.run_id, "
     "n8n_version = excluded.n8n_version";
 
-// Per group: the collected sums (rows in range) beside the expected (server, day) count, which
+// Per group: the pulled sums (rows in range) beside the expected (server, day) count, which
 // counts each active server's days in [max(from, tracking_since), to] (an empty tracking_since
-// counts from `from`). Groups present on one side only still appear (a removed server's rows,
-// an active server without rows). Reads the covering index usage_daily_by_day, not the rows.
+// counts from `from`), and the pushed figures, grouped by the customer of the push row, with
+// the push rows whose (server, day) has a pull row of another total. Groups present on one side
+// only still appear (a removed server's rows, an active server without rows, a server that only
+// pushes). Only covering indexes are read, never the rows: usage_daily_by_day for pull rows,
+// usage_daily_push_by_day for push rows, each of which looks its pull row up in
+// usage_daily_by_day (named: the planner would otherwise take the primary key and read rows).
 constexpr std::string_view kTotalsByCustomer = R"sql(
 WITH
 collected AS (
@@ -38,20 +42,30 @@ collected AS (
          SUM(failed) AS failed, COUNT(*) AS days
   FROM usage_daily WHERE source = 'pull' AND day >= $1 AND day <= $2
   GROUP BY customer),
+pushed AS (
+  SELECT p.customer AS grp, SUM(p.total) AS total, COUNT(*) AS days,
+         SUM(CASE WHEN q.total <> p.total THEN 1 ELSE 0 END) AS disagreements
+  FROM usage_daily p INDEXED BY usage_daily_push_by_day
+    LEFT JOIN usage_daily q INDEXED BY usage_daily_by_day
+    ON q.source = 'pull' AND q.day = p.day AND q.server_name = p.server_name
+  WHERE p.source = 'push' AND p.day >= $1 AND p.day <= $2
+  GROUP BY p.customer),
 expected AS (
   SELECT customer AS grp,
          SUM(MAX(0, CAST(julianday($2) - julianday(MAX($1, tracking_since)) AS INTEGER) + 1))
            AS days
   FROM servers WHERE active = 1 GROUP BY customer),
-groups AS (SELECT grp FROM collected UNION SELECT grp FROM expected)
+groups AS (SELECT grp FROM collected UNION SELECT grp FROM expected UNION SELECT grp FROM pushed)
 SELECT g.grp, g.grp, COALESCE(c.servers, 0), COALESCE(c.total, 0), COALESCE(c.failed, 0),
-       COALESCE(c.days, 0), COALESCE(e.days, 0)
+       COALESCE(c.days, 0), COALESCE(e.days, 0), COALESCE(p.total, 0), COALESCE(p.days, 0),
+       COALESCE(p.disagreements, 0)
 FROM groups g LEFT JOIN collected c ON c.grp = g.grp LEFT JOIN expected e ON e.grp = g.grp
+  LEFT JOIN pushed p ON p.grp = g.grp
 ORDER BY g.grp)sql";
 
 // As above per server. The customer is the server's current one, or for a removed server the
-// one its latest row in range was collected under (SQLite gives a bare column the value of
-// the row MAX() picked).
+// one its latest pull row in range was collected under (else that of its latest push row):
+// SQLite gives a bare column the value of the row MAX() picked.
 constexpr std::string_view kTotalsByServer = R"sql(
 WITH
 collected AS (
@@ -59,16 +73,36 @@ collected AS (
          SUM(failed) AS failed, COUNT(*) AS days
   FROM usage_daily WHERE source = 'pull' AND day >= $1 AND day <= $2
   GROUP BY server_name),
+pushed AS (
+  SELECT p.server_name AS grp, p.customer, MAX(p.day) AS last_day, SUM(p.total) AS total,
+         COUNT(*) AS days, SUM(CASE WHEN q.total <> p.total THEN 1 ELSE 0 END) AS disagreements
+  FROM usage_daily p INDEXED BY usage_daily_push_by_day
+    LEFT JOIN usage_daily q INDEXED BY usage_daily_by_day
+    ON q.source = 'pull' AND q.day = p.day AND q.server_name = p.server_name
+  WHERE p.source = 'push' AND p.day >= $1 AND p.day <= $2
+  GROUP BY p.server_name),
 expected AS (
   SELECT name AS grp,
          MAX(0, CAST(julianday($2) - julianday(MAX($1, tracking_since)) AS INTEGER) + 1) AS days
   FROM servers WHERE active = 1),
-groups AS (SELECT grp FROM collected UNION SELECT grp FROM expected)
-SELECT g.grp, COALESCE(s.customer, c.customer, ''), CASE WHEN c.grp IS NULL THEN 0 ELSE 1 END,
-       COALESCE(c.total, 0), COALESCE(c.failed, 0), COALESCE(c.days, 0), COALESCE(e.days, 0)
+groups AS (SELECT grp FROM collected UNION SELECT grp FROM expected UNION SELECT grp FROM pushed)
+SELECT g.grp, COALESCE(s.customer, c.customer, p.customer, ''),
+       CASE WHEN c.grp IS NULL THEN 0 ELSE 1 END, COALESCE(c.total, 0), COALESCE(c.failed, 0),
+       COALESCE(c.days, 0), COALESCE(e.days, 0), COALESCE(p.total, 0), COALESCE(p.days, 0),
+       COALESCE(p.disagreements, 0)
 FROM groups g LEFT JOIN collected c ON c.grp = g.grp LEFT JOIN expected e ON e.grp = g.grp
-  LEFT JOIN servers s ON s.name = g.grp
+  LEFT JOIN pushed p ON p.grp = g.grp LEFT JOIN servers s ON s.name = g.grp
 ORDER BY g.grp)sql";
+
+// Per registered server, the newest pull row's collected_at: one seek per server in
+// usage_daily_last_collected.
+constexpr std::string_view kLastCollectedAt = R"sql(
+WITH last AS MATERIALIZED (
+  SELECT s.name AS name,
+         (SELECT MAX(u.collected_at) FROM usage_daily u
+          WHERE u.server_name = s.name AND u.source = 'pull') AS at
+  FROM servers s)
+SELECT name, at FROM last WHERE at IS NOT NULL)sql";
 
 Error BadUsage(const DailyUsage& row, const std::string& problem) {
   return Error{ErrorCode::kInvalidArgument, "usage of server '" + row.server + "' for day '" +
@@ -159,6 +193,8 @@ Result<void> UpsertUsage(Database& db, const std::vector<DailyUsage>& rows) {
                                                                   " not stored (nor the rest of "
                                                                   "its batch)"));
     }
+    // A pushed day says nothing about what Insights can still answer: its mark stays.
+    if (row.source != "pull") continue;
     if (auto done = clear->Reset().BindText(1, row.server).BindText(2, row.day).Run(); !done) {
       return done;
     }
@@ -169,13 +205,17 @@ Result<void> UpsertUsage(Database& db, const std::vector<DailyUsage>& rows) {
 Result<std::vector<DailyUsage>> SelectDailyUsage(Database& db, const UsageFilter& filter) {
   if (auto ok = CheckDay(filter.from_day, "from day", true); !ok) return tl::unexpected(ok.error());
   if (auto ok = CheckDay(filter.to_day, "to day", true); !ok) return tl::unexpected(ok.error());
-  std::string sql =
-      "SELECT " + std::string(kUsageColumns) + " FROM usage_daily WHERE source = 'pull'";
+  if (filter.source != "pull" && filter.source != "push" && !filter.source.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "usage source '" + filter.source + "' is not pull, push or empty (both)");
+  }
+  std::string sql = "SELECT " + std::string(kUsageColumns) + " FROM usage_daily WHERE 1 = 1";
+  if (!filter.source.empty()) sql += " AND source = $5";
   if (filter.server.has_value()) sql += " AND server_name = $1";
   if (filter.customer.has_value()) sql += " AND customer = $2";
   if (!filter.from_day.empty()) sql += " AND day >= $3";
   if (!filter.to_day.empty()) sql += " AND day <= $4";
-  sql += " ORDER BY day, server_name";
+  sql += " ORDER BY day, server_name, source";
   auto stmt = db.Prepare(sql, "list usage");
   if (!stmt) return tl::unexpected(stmt.error());
   // Only parameters present in the SQL are bound ("$N" resolves by name).
@@ -183,6 +223,7 @@ Result<std::vector<DailyUsage>> SelectDailyUsage(Database& db, const UsageFilter
   if (filter.customer.has_value()) stmt->BindText(2, *filter.customer);
   if (!filter.from_day.empty()) stmt->BindText(3, filter.from_day);
   if (!filter.to_day.empty()) stmt->BindText(4, filter.to_day);
+  if (!filter.source.empty()) stmt->BindText(5, filter.source);
   return ReadAll<DailyUsage>(*stmt, ReadUsage);
 }
 
@@ -251,8 +292,21 @@ Result<std::vector<MonthlyRow>> SelectUsageTotals(Database& db, std::string_view
   stmt->BindText(1, from_day).BindText(2, to_day);
   return ReadAll<MonthlyRow>(*stmt, [](const Statement& row) {
     return MonthlyRow{row.ColumnText(0), row.ColumnText(1), row.ColumnInt(2), row.ColumnInt(3),
-                      row.ColumnInt(4),  row.ColumnInt(5),  row.ColumnInt(6)};
+                      row.ColumnInt(4),  row.ColumnInt(5),  row.ColumnInt(6), row.ColumnInt(7),
+                      row.ColumnInt(8),  row.ColumnInt(9)};
   });
+}
+
+Result<std::map<std::string, int64_t>> SelectLastCollectedAt(Database& db) {
+  auto stmt = db.Prepare(kLastCollectedAt, "read when each server was last collected");
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::map<std::string, int64_t> last;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return last;
+    last[stmt->ColumnText(0)] = stmt->ColumnInt(1);
+  }
 }
 
 }  // namespace fleet::storage

@@ -1,8 +1,9 @@
 #pragma once
 
 // The usage rows of the SQLite store; private to the storage module. UpsertUsage expects to run
-// inside a transaction (SqliteStore wraps it in one). Every read considers source 'pull' only
-// (the Insights figures); rows pushed by instances are stored beside them and read elsewhere.
+// inside a transaction (SqliteStore wraps it in one). Reads consider source 'pull' (the Insights
+// figures) unless they say otherwise; rows pushed by instances are stored beside them, never
+// summed with them.
 
 #include <cstdint>
 #include <map>
@@ -23,6 +24,7 @@ namespace fleet::storage {
 [[nodiscard]] Result<void> ValidateUsage(const std::vector<DailyUsage>& rows);
 // Inserts or replaces each row with one reused statement; kNotFound for an unknown server.
 [[nodiscard]] Result<void> UpsertUsage(Database& db, const std::vector<DailyUsage>& rows);
+// Rows of filter.source ("" = both); kInvalidArgument for another source or a malformed day.
 Result<std::vector<DailyUsage>> SelectDailyUsage(Database& db, const UsageFilter& filter);
 Result<std::map<std::string, std::set<std::string>>> SelectCollectedDays(Database& db,
                                                                          std::string_view from_day);
@@ -30,5 +32,7 @@ Result<std::map<std::string, std::set<std::string>>> SelectCollectedDays(Databas
 Result<std::vector<UnrecoverableDay>> SelectUnrecoverable(Database& db, std::string_view from_day);
 Result<std::vector<MonthlyRow>> SelectUsageTotals(Database& db, std::string_view from_day,
                                                   std::string_view to_day, GroupBy group_by);
+// Registered servers with a pull row: the newest one's collected_at.
+Result<std::map<std::string, int64_t>> SelectLastCollectedAt(Database& db);
 
 }  // namespace fleet::storage

@@ -30,8 +30,9 @@ struct UpsertCounts {
 struct UsageFilter {
   std::optional<std::string> server{};
   std::optional<std::string> customer{};
-  std::string from_day{};  // inclusive, "" = open
-  std::string to_day{};    // inclusive, "" = open
+  std::string from_day{};      // inclusive, "" = open
+  std::string to_day{};        // inclusive, "" = open
+  std::string source{"pull"};  // "pull", "push" or "" (both)
 };
 
 enum class GroupBy { kCustomer, kServer };
@@ -44,6 +45,10 @@ struct MonthlyRow {
   int64_t failed{};
   int64_t days_collected{};  // (server, day) rows present
   int64_t days_expected{};   // (server, day) pairs that should be present
+  // Instance-reported (push) figures for the same group and range, beside the pulled ones.
+  int64_t push_total{};
+  int64_t push_days{};      // (server, day) push rows present
+  int64_t disagreements{};  // (server, day) with both a pull and a push row whose totals differ
 };
 
 struct StoreStatus {
@@ -78,8 +83,9 @@ class Store {
   virtual Result<std::vector<Server>> ListServers(const ServerFilter& filter) = 0;  // by name
   // Replaces every column but id/name/created_at of the server named `server.name`.
   [[nodiscard]] virtual Result<void> UpdateServer(const Server& server, int64_t now) = 0;
-  // Deletes the server and its links. With `delete_exclusive_keys`, also deletes the keys that
-  // were linked to this server only; returns the names of deleted keys.
+  // Deletes the server, its links, its report tokens and its instance reports (its usage rows,
+  // pulled and pushed, stay). With `delete_exclusive_keys`, also deletes the keys that were
+  // linked to this server only; returns the names of deleted keys.
   virtual Result<std::vector<std::string>> DeleteServer(std::string_view name,
                                                         bool delete_exclusive_keys) = 0;
   // Creates or updates servers by name in one transaction; all or nothing.
@@ -125,13 +131,15 @@ class Store {
   // outside [0, total] fails the whole batch with kInvalidArgument; a row naming an unknown
   // server fails it with kNotFound. Nothing of a failed batch is stored. The row's `customer` is
   // ignored: the server's current customer is stored with it (and kept if the server is later
-  // removed, so its history stays billable). Storing a day clears its unrecoverable mark.
+  // removed, so its history stays billable). Storing a pulled day clears its unrecoverable mark
+  // (a pushed one leaves it).
   //
-  // The reads below (ListDailyUsage, CollectedDays, UsageTotals) consider source "pull" only:
-  // the Insights figures. Rows pushed by instances are stored beside them, never summed with them.
+  // The reads below consider source "pull" (the Insights figures) unless they say otherwise.
+  // Rows pushed by instances are stored beside them, never summed with them.
   [[nodiscard]] virtual Result<void> UpsertDailyUsage(const std::vector<DailyUsage>& rows) = 0;
-  // Rows with day in [from, to] (inclusive, YYYY-MM-DD; empty = open), ordered by day then
-  // server name; `customer` is the one at collection time. kInvalidArgument for a malformed day.
+  // Rows of filter.source with day in [from, to] (inclusive, YYYY-MM-DD; empty = open), ordered
+  // by day, server name, then source (pull first); `customer` is the one at collection time.
+  // kInvalidArgument for a malformed day or a source other than "pull", "push" or "".
   virtual Result<std::vector<DailyUsage>> ListDailyUsage(const UsageFilter& filter) = 0;
   // Per server name, the days (YYYY-MM-DD) >= `from_day` ("" = all) that have a stored row: one
   // query for the whole fleet, for planning what is due. Removed servers' names appear too.
@@ -148,10 +156,39 @@ class Store {
   // `from`; 0 when it is after `to`), grouped by its current customer or name. A group with rows
   // but nothing expected (a removed or inactive server) and one expected without rows both
   // appear. By server, `customer` is the server's current one (for a removed server: that of its
-  // latest row in range). kInvalidArgument unless from <= to are both YYYY-MM-DD days.
+  // latest row in range). push_total, push_days and disagreements count push rows in range by
+  // the customer of the push row; a group with push rows only appears too (servers 0). By
+  // server, a removed server without pull rows takes the customer of its latest push row.
+  // kInvalidArgument unless from <= to are both YYYY-MM-DD days.
   virtual Result<std::vector<MonthlyRow>> UsageTotals(std::string_view from_day,
                                                       std::string_view to_day,
                                                       GroupBy group_by) = 0;
+  // Per server name, the collected_at of its newest pull row (servers without rows are absent,
+  // and so are removed servers).
+  virtual Result<std::map<std::string, int64_t>> LastCollectedAt() = 0;
+
+  // ---- instance reports (push)
+  // Stores the batch and upserts its rows (stored with source "push" whatever they carry; rows
+  // of other servers are refused with kInvalidArgument) in one transaction. kAlreadyExists,
+  // storing nothing, when the server already sent this batch_id; kNotFound for an unknown
+  // server; kInvalidArgument for an empty batch_id or rows UpsertDailyUsage would refuse.
+  [[nodiscard]] virtual Result<void> RecordInstanceReport(const InstanceReport& report,
+                                                          const std::vector<DailyUsage>& rows) = 0;
+  // Newest first (received_at); `server` "" = every server, else kNotFound for an unknown
+  // one; `limit` <= 0 = all.
+  virtual Result<std::vector<InstanceReport>> ListInstanceReports(std::string_view server,
+                                                                  int limit) = 0;
+
+  // ---- API tokens (only hashes are stored)
+  // Fills id and created_at. kAlreadyExists for a taken name (revoked tokens keep theirs);
+  // kNotFound when `server` names an unknown server.
+  virtual Result<ApiToken> CreateApiToken(const ApiToken& token, int64_t now) = 0;
+  virtual Result<std::vector<ApiToken>> ListApiTokens() = 0;  // by name, revoked ones too
+  // The token with this hash, revoked or not; kNotFound when none has it.
+  virtual Result<ApiToken> FindApiToken(std::string_view token_hash) = 0;
+  // kNotFound for an unknown name; revoking twice keeps the first revoked_at.
+  [[nodiscard]] virtual Result<void> RevokeApiToken(std::string_view name, int64_t now) = 0;
+  [[nodiscard]] virtual Result<void> TouchApiToken(int64_t id, int64_t now) = 0;
 
   // ---- collection runs
   virtual Result<int64_t> CreateRun(const CollectionRun& run) = 0;  // returns the id

@@ -322,5 +322,111 @@ TEST_P(StoreContractTest, UsageTotalsRefusesABackwardsOrMalformedRange) {
   }
 }
 
+DailyUsage Pushed(const std::string& server, const std::string& day, int64_t total) {
+  DailyUsage usage = MakeUsage(server, day, total);
+  usage.source = "push";
+  return usage;
+}
+
+TEST_P(StoreContractTest, ListDailyUsageReadsTheSourceItIsAskedFor) {
+  AddServer("alpha");
+  AddServer("beta");
+  ASSERT_TRUE(store_->UpsertDailyUsage(
+      {MakeUsage("alpha", "2026-03-01", 10), Pushed("alpha", "2026-03-01", 11),
+       Pushed("beta", "2026-03-01", 20), MakeUsage("alpha", "2026-03-02", 12)}));
+
+  EXPECT_THAT(Rows(*store_), ElementsAre("alpha/2026-03-01=10", "alpha/2026-03-02=12"));
+  EXPECT_THAT(Rows(*store_, {.source = "push"}),
+              ElementsAre("alpha/2026-03-01=11", "beta/2026-03-01=20"));
+  EXPECT_THAT(Rows(*store_, {.server = "alpha", .to_day = "2026-03-01", .source = ""}),
+              ElementsAre("alpha/2026-03-01=10", "alpha/2026-03-01=11"));
+  const std::vector<DailyUsage> both = store_->ListDailyUsage({.source = ""}).value();
+  ASSERT_EQ(both.size(), 4u);
+  EXPECT_EQ(both[0].source, "pull");
+  EXPECT_EQ(both[1].source, "push");
+  auto bad = store_->ListDailyUsage({.source = "guess"});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(bad.error().message, HasSubstr("'guess'"));
+}
+
+// "group customer servers total failed collected expected | push_total push_days disagreements".
+std::vector<std::string> PushTotals(Store& store, GroupBy group_by) {
+  std::vector<std::string> rows;
+  auto totals = store.UsageTotals("2026-03-01", "2026-03-31", group_by);
+  EXPECT_TRUE(totals.has_value()) << totals.error().message;
+  for (const MonthlyRow& row : totals.value_or(std::vector<MonthlyRow>{})) {
+    rows.push_back(Describe(row) + " | " + std::to_string(row.push_total) + " " +
+                   std::to_string(row.push_days) + " " + std::to_string(row.disagreements));
+  }
+  return rows;
+}
+
+// March 2026. "agree" (acme): pulls and pushes the same totals but for the 2nd, pushes the 3rd
+// only, and a February push that is out of range. "pusher" (globex): pushes only, then removed.
+// "drifted" (initech): one day whose totals differ, then removed. "quiet" (umbrella): neither.
+void SeedPushAndPull(Store& store) {
+  const auto server = [](const std::string& name, const std::string& customer) {
+    Server server;
+    server.name = name;
+    server.url = "https://" + name + ".example.com";
+    server.customer = customer;
+    server.tracking_since = "2026-01-01";
+    return server;
+  };
+  for (const Server& s : {server("agree", "acme"), server("pusher", "globex"),
+                          server("drifted", "initech"), server("quiet", "umbrella")}) {
+    ASSERT_TRUE(store.CreateServer(s, 1).has_value()) << s.name;
+  }
+  ASSERT_TRUE(store.UpsertDailyUsage(
+      {MakeUsage("agree", "2026-03-01", 10, 1), Pushed("agree", "2026-03-01", 10),
+       MakeUsage("agree", "2026-03-02", 20, 2), Pushed("agree", "2026-03-02", 25),
+       Pushed("agree", "2026-03-03", 7), Pushed("agree", "2026-02-28", 1000),
+       Pushed("pusher", "2026-03-05", 4), Pushed("pusher", "2026-03-06", 6),
+       MakeUsage("drifted", "2026-03-07", 5), Pushed("drifted", "2026-03-07", 3)}));
+  ASSERT_TRUE(store.DeleteServer("pusher", false).has_value());
+  ASSERT_TRUE(store.DeleteServer("drifted", false).has_value());
+}
+
+TEST_P(StoreContractTest, UsageTotalsByCustomerReportPushFiguresBesideThePulledOnes) {
+  ASSERT_NO_FATAL_FAILURE(SeedPushAndPull(*store_));
+
+  EXPECT_THAT(
+      PushTotals(*store_, GroupBy::kCustomer),
+      ElementsAre("acme acme 1 30 3 2 31 | 42 3 1", "globex globex 0 0 0 0 0 | 10 2 0",
+                  "initech initech 1 5 0 1 0 | 3 1 1", "umbrella umbrella 0 0 0 0 31 | 0 0 0"));
+}
+
+TEST_P(StoreContractTest, UsageTotalsByServerKeepPushOnlyAndRemovedServersWithTheirCustomer) {
+  ASSERT_NO_FATAL_FAILURE(SeedPushAndPull(*store_));
+
+  EXPECT_THAT(PushTotals(*store_, GroupBy::kServer),
+              ElementsAre("agree acme 1 30 3 2 31 | 42 3 1", "drifted initech 1 5 0 1 0 | 3 1 1",
+                          "pusher globex 0 0 0 0 0 | 10 2 0", "quiet umbrella 0 0 0 0 31 | 0 0 0"));
+}
+
+TEST_P(StoreContractTest, LastCollectedAtIsTheNewestPullOfEachRegisteredServer) {
+  AddServer("alpha");
+  AddServer("beta");
+  AddServer("idle");
+  AddServer("churned");
+  DailyUsage late_backfill = MakeUsage("alpha", "2026-03-01", 1);
+  late_backfill.collected_at = 300;
+  DailyUsage newest_day = MakeUsage("alpha", "2026-03-09", 1);
+  newest_day.collected_at = 200;
+  DailyUsage pushed_later = Pushed("alpha", "2026-03-10", 1);
+  pushed_later.collected_at = 999;
+  DailyUsage beta_pushed = Pushed("beta", "2026-03-10", 1);
+  DailyUsage churned = MakeUsage("churned", "2026-03-10", 1);
+  ASSERT_TRUE(
+      store_->UpsertDailyUsage({late_backfill, newest_day, pushed_later, beta_pushed, churned}));
+  ASSERT_TRUE(store_->DeleteServer("churned", false).has_value());
+
+  auto last = store_->LastCollectedAt();
+
+  ASSERT_TRUE(last.has_value()) << last.error().message;
+  EXPECT_THAT(*last, ElementsAre(Pair("alpha", 300)));
+}
+
 }  // namespace
 }  // namespace fleet::storage

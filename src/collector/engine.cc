@@ -72,19 +72,22 @@ EngineStats Engine::Run(const std::vector<ServerJob>& jobs, ResultSink& sink) {
     retry_after_ = {};
     StartMore();
     transport_.Run(options_.concurrency);
-    if (retry_.empty()) break;
+    if (retry_.empty() || Stopping()) break;
     auto pause = std::min(options_.retry_max, options_.retry_base * (1 << (pass - 1)));
     options_.sleep(std::max(pause, std::min(retry_after_, options_.retry_max)));
     queue_.assign(retry_.rbegin(), retry_.rend());
   }
+  if (Stopping()) stats_.servers_not_started = static_cast<int64_t>(queue_.size() + retry_.size());
   return stats_;
 }
+
+bool Engine::Stopping() const { return options_.stop && options_.stop(); }
 
 // Keeps about two servers per transfer slot in progress: enough to fill the pipe, few enough
 // that memory stays flat however large the fleet.
 void Engine::StartMore() {
   size_t limit = static_cast<size_t>(options_.concurrency) * 2;
-  while (states_.size() < limit && !queue_.empty()) {
+  while (states_.size() < limit && !queue_.empty() && !Stopping()) {
     size_t job = queue_.back();
     queue_.pop_back();
     Start(job);

@@ -57,6 +57,9 @@ struct EngineOptions {
   std::chrono::milliseconds retry_max{std::chrono::seconds(30)};
   std::function<void(std::chrono::milliseconds)> sleep{};  // default: std::this_thread
   std::function<void(int64_t done, int64_t failed)> progress{};
+  // Polled before each server starts: once it returns true no server starts (those in flight
+  // finish) and no further pass runs.
+  std::function<bool()> stop{};
 };
 
 struct EngineStats {
@@ -64,6 +67,7 @@ struct EngineStats {
   int64_t servers_failed{};
   int64_t requests{};
   int64_t passes{};
+  int64_t servers_not_started{};  // left out because `stop` said so
 };
 
 // Collects many servers concurrently over one HttpTransport (libcurl multi: no thread per
@@ -108,6 +112,7 @@ class Engine {
   void Settle(State* state);
   void Finish(State* state);
   void StartMore();
+  bool Stopping() const;
 
   n8n::HttpTransport& transport_;
   registry::Authenticator& auth_;

@@ -125,6 +125,7 @@ class HookedTransport final : public n8n::HttpTransport {
     });
   }
   void Run(int max_in_flight) override { inner_.Run(max_in_flight); }
+  void Abort() override { inner_.Abort(); }
 
  private:
   n8n::HttpTransport& inner_;

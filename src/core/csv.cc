@@ -66,6 +66,13 @@ Result<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
   return records;
 }
 
+std::string SpreadsheetSafe(std::string_view text) {
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos) {
+    return "'" + std::string(text);
+  }
+  return std::string(text);
+}
+
 std::string CsvLine(const std::vector<std::string>& fields) {
   std::string out;
   for (size_t i = 0; i < fields.size(); ++i) {

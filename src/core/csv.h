@@ -18,6 +18,10 @@ struct CsvRecord {
 Result<std::vector<CsvRecord>> ParseCsv(std::string_view text);
 
 // One RFC 4180 line (CRLF-terminated), quoting fields that need it.
+// A name for a report cell that spreadsheets will not run as a formula (CSV injection): a text
+// starting with =, +, -, @, tab or carriage return gets a leading apostrophe. For reports only;
+// files meant to be read back (server export) keep names as they are.
+std::string SpreadsheetSafe(std::string_view text);
 std::string CsvLine(const std::vector<std::string>& fields);
 
 }  // namespace fleet

@@ -33,4 +33,14 @@ TEST(CsvTest, WritesWhatItReads) {
 }
 
 }  // namespace
+TEST(CsvTest, SpreadsheetSafeDefusesFormulasAndKeepsOtherNames) {
+  EXPECT_EQ(SpreadsheetSafe("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+  EXPECT_EQ(SpreadsheetSafe("+1"), "'+1");
+  EXPECT_EQ(SpreadsheetSafe("-cmd"), "'-cmd");
+  EXPECT_EQ(SpreadsheetSafe("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(SpreadsheetSafe("\tx"), "'\tx");
+  EXPECT_EQ(SpreadsheetSafe("acme-prod"), "acme-prod");
+  EXPECT_EQ(SpreadsheetSafe(""), "");
+}
+
 }  // namespace fleet

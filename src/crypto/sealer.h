@@ -48,4 +48,7 @@ Result<MasterKey> LoadMasterKey(const std::string& home, const char* env_value, 
 // Cryptographically secure random bytes (libsodium randombytes_buf).
 std::string RandomBytes(size_t count);
 
+// Lower-case hex SHA-256 of `data` (libsodium).
+std::string Sha256Hex(std::string_view data);
+
 }  // namespace fleet::crypto

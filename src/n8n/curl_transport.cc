@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <deque>
 #include <memory>
@@ -253,18 +254,26 @@ class CurlTransport final : public HttpTransport {
 
   void Run(int max_in_flight) override {
     const size_t limit = static_cast<size_t>(std::max(1, max_in_flight));
-    if (!multi_) multi_.reset(curl_multi_init());
-    if (!multi_) return FailQueued("libcurl could not create a multi handle");
+    if (!multi_) {
+      std::lock_guard lock(wakeup_mu_);
+      multi_.reset(curl_multi_init());
+    }
+    if (!multi_) return FailQueued(ErrorCode::kInternal, "libcurl could not create a multi handle");
     curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(limit));
     curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(limit));
     curl_multi_setopt(multi_.get(), CURLMOPT_MAX_HOST_CONNECTIONS,
                       static_cast<long>(max_host_connections_));
     while (!queue_.empty() || !active_.empty()) {
+      if (aborted_.load()) {
+        FailActive(ErrorCode::kCancelled, "cancelled: the service is shutting down");
+        FailQueued(ErrorCode::kCancelled, "cancelled: the service is shutting down");
+        continue;
+      }
       StartQueued(limit);
       int running = 0;
       CURLMcode mc = curl_multi_perform(multi_.get(), &running);
       if (mc != CURLM_OK) {
-        FailActive(std::string("libcurl: ") + curl_multi_strerror(mc));
+        FailActive(ErrorCode::kInternal, std::string("libcurl: ") + curl_multi_strerror(mc));
         continue;
       }
       CompleteFinished();  // callbacks may queue more
@@ -344,7 +353,13 @@ class CurlTransport final : public HttpTransport {
     }
   }
 
-  void FailActive(const std::string& message) {
+  void Abort() override {
+    aborted_.store(true);
+    std::lock_guard lock(wakeup_mu_);
+    if (multi_) curl_multi_wakeup(multi_.get());
+  }
+
+  void FailActive(ErrorCode code, const std::string& message) {
     std::vector<HttpCallback> callbacks;
     for (auto& [key, active] : active_) {
       curl_multi_remove_handle(multi_.get(), key);
@@ -352,14 +367,18 @@ class CurlTransport final : public HttpTransport {
       idle_.push_back(std::move(active.easy));
     }
     active_.clear();
-    for (auto& callback : callbacks) callback(MakeError(ErrorCode::kInternal, message));
+    for (auto& callback : callbacks) {
+      in_callback_ = true;
+      callback(MakeError(code, message));
+      in_callback_ = false;
+    }
   }
 
-  void FailQueued(const std::string& message) {
+  void FailQueued(ErrorCode code, const std::string& message) {
     while (!queue_.empty()) {
       Pending next = std::move(queue_.front());
       queue_.pop_front();
-      next.done(MakeError(ErrorCode::kInternal, message));
+      next.done(MakeError(code, message));
     }
   }
 
@@ -371,7 +390,9 @@ class CurlTransport final : public HttpTransport {
   std::vector<EasyHandle> idle_;
   std::unordered_map<CURL*, Active> active_;
   std::deque<Pending> queue_;
-  bool in_callback_{false};  // Submit() from a completion callback: a follow-up
+  bool in_callback_{false};           // Submit() from a completion callback: a follow-up
+  std::atomic<bool> aborted_{false};  // sticky: once aborted, every later request fails
+  std::mutex wakeup_mu_;
 };
 
 }  // namespace

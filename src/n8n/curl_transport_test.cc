@@ -257,6 +257,33 @@ TEST(CurlTransportTest, RunTimesOutHangingRequests) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
+TEST(CurlTransportTest, AbortFromAnotherThreadCancelsInFlightAndQueuedRequests) {
+  FakeN8n fake;
+  fake.SetFault(FakeN8n::Fault::kHang, 10000);
+  auto transport = MakeCurlTransport();
+  int cancelled = 0, other = 0;
+  for (int i = 0; i < 6; ++i) {  // 2 in flight, 4 queued
+    transport->Submit(Get(fake.url() + "/healthz"), [&](Result<HttpResponse> r) {
+      (!r && r.error().code == ErrorCode::kCancelled ? cancelled : other)++;
+      // A follow-up submitted from a cancelled callback fails too, instead of running.
+      if (cancelled == 1)
+        transport->Submit(Get(fake.url() + "/healthz"), [&](auto r2) {
+          (!r2 && r2.error().code == ErrorCode::kCancelled ? cancelled : other)++;
+        });
+    });
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    transport->Abort();
+  });
+  transport->Run(2);
+  aborter.join();
+  EXPECT_EQ(cancelled, 7);
+  EXPECT_EQ(other, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
 TEST(CurlTransportTest, RunWithNothingQueuedReturnsAtOnce) {
   auto transport = MakeCurlTransport();
   auto start = std::chrono::steady_clock::now();

@@ -57,6 +57,9 @@ class HttpTransport {
   // Drives all submitted requests (and those submitted from callbacks) to completion, with at
   // most `max_in_flight` transfers at a time. Returns when nothing is left.
   virtual void Run(int max_in_flight) = 0;
+  // Callable from any thread: makes the Run() in progress (or the next one) fail every queued and
+  // in-flight request with kCancelled, at once, and return. Used to shut down within a bound.
+  virtual void Abort() = 0;
 };
 
 struct CurlOptions {

@@ -1,0 +1,116 @@
+#include "service/reports.h"
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/csv.h"
+
+namespace fleet::service {
+namespace {
+
+bool AllDigits(std::string_view text) {
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !text.empty();
+}
+
+}  // namespace
+
+std::string MonthOf(Day day) { return FormatDay(day).substr(0, 7); }
+
+Result<MonthRange> MonthRangeOf(std::string_view month, Day today) {
+  auto bad = [&] {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "month '" + std::string(month) + "' is not a month: use YYYY-MM, e.g. " + MonthOf(today));
+  };
+  if (month.size() != 7 || month[4] != '-' || !AllDigits(month.substr(0, 4)) ||
+      !AllDigits(month.substr(5, 2))) {
+    return bad();
+  }
+  auto first = ParseDay(std::string(month) + "-01");
+  if (!first || first->days_since_epoch < 0) return bad();
+  if (*first > today) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "month " + std::string(month) + " has not begun (today is " + FormatDay(today) + ")");
+  }
+  // The last day: the day before the next month's first.
+  int year = std::stoi(std::string(month.substr(0, 4)));
+  int mon = std::stoi(std::string(month.substr(5, 2)));
+  std::string next = mon == 12 ? fmt::format("{:04}-01-01", year + 1)
+                               : fmt::format("{:04}-{:02}-01", year, mon + 1);
+  auto next_first = ParseDay(next);
+  if (!next_first) return bad();
+  Day last = *next_first - 1;
+  if (last >= today) last = today - 1 < *first ? *first : today - 1;
+  return MonthRange{std::string(month), FormatDay(*first), FormatDay(last)};
+}
+
+std::string_view GroupByName(storage::GroupBy by) {
+  return by == storage::GroupBy::kServer ? "server" : "customer";
+}
+
+std::optional<storage::GroupBy> ParseGroupBy(std::string_view text) {
+  if (text == "customer") return storage::GroupBy::kCustomer;
+  if (text == "server") return storage::GroupBy::kServer;
+  return std::nullopt;
+}
+
+Result<MonthlyReport> BuildMonthlyReport(storage::Store& store, std::string_view month,
+                                         storage::GroupBy by, Day today) {
+  auto range = MonthRangeOf(month, today);
+  if (!range) return tl::unexpected(range.error());
+  auto rows = store.UsageTotals(range->from, range->to, by);
+  if (!rows) return tl::unexpected(WithContext(rows.error(), "monthly report " + range->month));
+  MonthlyReport report{*range, by, std::move(*rows), 0, 0};
+  for (const auto& row : report.rows) {
+    report.total += row.total;
+    report.failed += row.failed;
+  }
+  return report;
+}
+
+nlohmann::json MonthlyReportJson(const MonthlyReport& report) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : report.rows) {
+    rows.push_back({{"group", row.group},
+                    {"customer", row.customer},
+                    {"servers", row.servers},
+                    {"total", row.total},
+                    {"failed", row.failed},
+                    {"days_collected", row.days_collected},
+                    {"days_expected", row.days_expected},
+                    {"complete", row.days_collected >= row.days_expected},
+                    {"push_total", row.push_total},
+                    {"push_days", row.push_days},
+                    {"disagreements", row.disagreements}});
+  }
+  return {{"month", report.range.month},
+          {"from", report.range.from},
+          {"to", report.range.to},
+          {"by", GroupByName(report.by)},
+          {"rows", std::move(rows)},
+          {"totals", {{"total", report.total}, {"failed", report.failed}}}};
+}
+
+std::string MonthlyReportCsv(const MonthlyReport& report) {
+  std::string out = CsvLine({"group", "customer", "servers", "total", "failed", "days_collected",
+                             "days_expected", "push_total", "push_days", "disagreements"});
+  for (const auto& row : report.rows) {
+    out += CsvLine({SpreadsheetSafe(row.group), SpreadsheetSafe(row.customer),
+                    std::to_string(row.servers), std::to_string(row.total),
+                    std::to_string(row.failed), std::to_string(row.days_collected),
+                    std::to_string(row.days_expected), std::to_string(row.push_total),
+                    std::to_string(row.push_days), std::to_string(row.disagreements)});
+  }
+  return out;
+}
+
+std::string MonthlyReportFilename(const MonthlyReport& report) {
+  return fmt::format("fleet-usage-{}-by-{}.csv", report.range.month, GroupByName(report.by));
+}
+
+}  // namespace fleet::service

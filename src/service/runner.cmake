@@ -1,0 +1,1 @@
+target_sources(fleet_service PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/local_runner.cc)

@@ -21,6 +21,9 @@ BUILD_TYPE=Debug bash scripts/build.sh build-asan -DN8N_FLEET_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)" --timeout 600
 
+echo "== the dashboard in a real headless Chromium"
+bash tests/dashboard/run.sh build
+
 echo "== tests against a real n8n"
 bash tests/real_n8n/run.sh build
 

@@ -218,7 +218,7 @@ TEST_F(CollectCliTest, MonthlyReportSumsPerCustomerAndFlagsGaps) {
   std::string month = FormatDay(Today() - 1).substr(0, 7);
   auto report = Json({"usage", "report", "--month", month, "--json"});
   std::map<std::string, nlohmann::json> rows;
-  for (const auto& row : report["rows"]) rows[row["customer"]] = row;
+  for (const auto& row : report["rows"]) rows[row["group"]] = row;
   int64_t acme = 0, globex = 0;
   for (int ago = 1; ago <= 3; ++ago) {
     if ((Today() - ago) < *ParseDay(month + "-01")) continue;
@@ -231,12 +231,13 @@ TEST_F(CollectCliTest, MonthlyReportSumsPerCustomerAndFlagsGaps) {
   EXPECT_EQ(rows["globex"]["complete"], false);
   EXPECT_NE(report["note"].get<std::string>().find("error-workflow"), std::string::npos);
   auto csv = Ok({"usage", "report", "--month", month, "--format", "csv"});
-  EXPECT_EQ(csv.out.rfind("customer,total,failed,servers,days_collected,days_expected,"
-                          "completeness\r\n",
+  EXPECT_EQ(csv.out.rfind("group,customer,servers,total,failed,days_collected,days_expected,"
+                          "push_total,push_days,disagreements\r\n",
                           0),
             0u)
       << csv.out;
-  EXPECT_NE(csv.out.find("acme," + std::to_string(acme) + ","), std::string::npos) << csv.out;
+  EXPECT_NE(csv.out.find("acme,acme,2," + std::to_string(acme) + ","), std::string::npos)
+      << csv.out;
   auto table = Ok({"usage", "report", "--month", month});
   EXPECT_NE(table.out.find("INCOMPLETE"), std::string::npos) << table.out;
   auto by_server = Json({"usage", "report", "--month", month, "--by", "server", "--json"});

@@ -1,14 +1,7 @@
 // `n8n-fleet collect` and `n8n-fleet runs ...`: pulling the fleet's daily Insights figures.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <set>
-
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "collector/engine.h"
-#include "collector/store_sink.h"
+#include "collector/run.h"
 #include "core/time.h"
 #include "registry/authenticator.h"
 
@@ -25,32 +18,6 @@ struct CollectArgs {
   int limit{20};
 };
 
-// One collection at a time per home: a second `collect` (or a service) would fetch twice.
-class CollectLock {
- public:
-  static Result<CollectLock> Acquire(const std::string& home) {
-    std::string path = home + "/collect.lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return MakeError(ErrorCode::kIo, "cannot open " + path);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       "another collection is running on this database (lock " + path +
-                           "); wait for it to finish");
-    }
-    return CollectLock(fd);
-  }
-  CollectLock(CollectLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  CollectLock(const CollectLock&) = delete;
-  ~CollectLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  explicit CollectLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
 // YYYY-MM-DD, "today" (partial: the live day) or "yesterday".
 Result<Day> DayArg(const std::string& text, const char* option, Day today) {
   if (text == "today") return today;
@@ -63,87 +30,28 @@ Result<Day> DayArg(const std::string& text, const char* option, Day today) {
   return *day;
 }
 
-// The servers a run covers: --server names (which must exist), else every active server,
-// optionally of one customer.
-Result<std::vector<Server>> SelectServers(storage::Store& store, const CollectArgs& a) {
-  std::vector<Server> selected;
-  if (!a.servers.empty()) {
-    for (const auto& name : a.servers) {
-      auto server = store.GetServer(name);
-      if (!server) return tl::unexpected(server.error());
-      selected.push_back(*server);
-    }
-    return selected;
-  }
-  storage::ServerFilter filter{.customer = std::nullopt, .active_only = true};
-  if (!a.customer.empty()) filter.customer = a.customer;
-  auto servers = store.ListServers(filter);
-  if (!servers) return tl::unexpected(servers.error());
-  return std::move(*servers);
-}
-
-// Explicit days (--day, --from/--to), or the default: the last two finished days (yesterday is
-// not final until the instance's compaction ran), or with --backfill every missing day too.
-Result<std::vector<collector::ServerJob>> PlanJobs(storage::Store& store,
-                                                   const std::vector<Server>& servers,
-                                                   const CollectArgs& a, Day today) {
-  std::vector<Day> explicit_days;
-  auto resolve = [&](const std::string& text, const char* option) {
-    return DayArg(text, option, today);
-  };
+// The command line as a collection request: explicit days from --day or --from/--to.
+Result<collector::CollectionRequest> RequestOf(const CollectArgs& a, Day today) {
+  collector::CollectionRequest request;
+  request.servers = a.servers;
+  request.customer = a.customer;
+  request.backfill = a.backfill;
   if (!a.day.empty()) {
-    auto day = resolve(a.day, "--day");
+    auto day = DayArg(a.day, "--day", today);
     if (!day) return tl::unexpected(day.error());
-    explicit_days.push_back(*day);
+    request.days.push_back(*day);
   } else if (!a.from.empty() || !a.to.empty()) {
-    auto from = resolve(a.from.empty() ? a.to : a.from, "--from");
+    auto from = DayArg(a.from.empty() ? a.to : a.from, "--from", today);
     if (!from) return tl::unexpected(from.error());
-    auto to = resolve(a.to.empty() ? "yesterday" : a.to, "--to");
+    auto to = DayArg(a.to.empty() ? "yesterday" : a.to, "--to", today);
     if (!to) return tl::unexpected(to.error());
     if (*to < *from) return MakeError(ErrorCode::kInvalidArgument, "--to is before --from");
     if (*to - *from > 3660) {
       return MakeError(ErrorCode::kInvalidArgument, "a range of more than ten years is refused");
     }
-    for (Day d = *from; d <= *to; d = d + 1) explicit_days.push_back(d);
+    for (Day d = *from; d <= *to; d = d + 1) request.days.push_back(d);
   }
-  for (Day d : explicit_days) {
-    if (d > today) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       FormatDay(d) + " has not begun yet (today is " + FormatDay(today) + " UTC)");
-    }
-  }
-  std::map<std::string, std::set<std::string>> collected;
-  std::set<std::pair<std::string, std::string>> unrecoverable;
-  if (a.backfill) {
-    Day oldest = today;
-    for (const auto& s : servers)
-      oldest = std::min(oldest, ParseDay(s.tracking_since).value_or(today));
-    auto days = store.CollectedDays(FormatDay(oldest));
-    if (!days) return tl::unexpected(days.error());
-    collected = std::move(*days);
-    auto lost = store.ListUnrecoverable(FormatDay(oldest));
-    if (!lost) return tl::unexpected(lost.error());
-    for (const auto& u : *lost) unrecoverable.emplace(u.server, u.day);
-  }
-  std::vector<collector::ServerJob> jobs;
-  for (const auto& server : servers) {
-    collector::ServerJob job{server, explicit_days};
-    if (explicit_days.empty()) {
-      Day since = ParseDay(server.tracking_since).value_or(today - 1);
-      std::set<Day> have, lost;
-      for (const auto& d : collected[server.name]) have.insert(*ParseDay(d));
-      for (const auto& [name, d] : unrecoverable) {
-        if (name == server.name) lost.insert(*ParseDay(d));
-      }
-      if (a.backfill) {
-        job.days = collector::DaysDue(since, today - 1, have, lost, 2);
-      } else {
-        for (Day d = std::max(since, today - 2); d <= today - 1; d = d + 1) job.days.push_back(d);
-      }
-    }
-    if (!job.days.empty()) jobs.push_back(std::move(job));
-  }
-  return jobs;
+  return request;
 }
 
 Result<int> Collect(Context& ctx, const CollectArgs& a) {
@@ -160,57 +68,31 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
   }
   auto registry = ctx.OpenRegistry();
   if (!registry) return tl::unexpected(registry.error());
-  auto lock = CollectLock::Acquire(ctx.home());
-  if (!lock) return tl::unexpected(lock.error());
   auto& store = (*registry)->store();
   int64_t now = ctx.clock().NowUnixSeconds();
-  Day today = DayOf(now);
-  auto servers = SelectServers(store, a);
-  if (!servers) return tl::unexpected(servers.error());
-  auto jobs = PlanJobs(store, *servers, a, today);
-  if (!jobs) return tl::unexpected(jobs.error());
-
-  // Runs left "running" were interrupted (we hold the lock: nobody else is collecting).
-  if (auto runs = store.ListRuns(1000)) {
-    for (auto run : *runs) {
-      if (run.status != RunStatus::kRunning) continue;
-      run.status = RunStatus::kInterrupted;
-      (void)store.FinishRun(run);
-    }
+  auto request = RequestOf(a, DayOf(now));
+  if (!request) return tl::unexpected(request.error());
+  if (auto ok = collector::ValidateRequest(*request, DayOf(now)); !ok) {
+    return tl::unexpected(ok.error());
   }
-  CollectionRun run;
-  run.started_at = now;
-  int64_t day_count = 0;
-  for (const auto& job : *jobs) day_count += static_cast<int64_t>(job.days.size());
-  run.description = std::to_string(jobs->size()) + " servers, " + std::to_string(day_count) +
-                    " server-days" + (a.backfill ? " (backfill)" : "");
-  auto run_id = store.CreateRun(run);
-  if (!run_id) return tl::unexpected(run_id.error());
-  run.id = *run_id;
+  auto lock = collector::CollectLock::Acquire(ctx.db_path());
+  if (!lock) return tl::unexpected(lock.error());
+  auto prepared = collector::PrepareRun(store, *request, now);
+  if (!prepared) return tl::unexpected(prepared.error());
 
   registry::Authenticator auth(**registry, ctx.clock());
-  collector::StoreSink sink(store, run.id);
-  ProgressBar progress("collect", static_cast<int64_t>(jobs->size()), !a.json);
-  collector::EngineOptions options;
-  options.concurrency = a.concurrency;
-  options.request_timeout = std::chrono::seconds(a.timeout_seconds);
-  options.progress = [&](int64_t done, int64_t failed) { progress.Update(done, failed); };
-  collector::Engine engine(ctx.transport(), auth, ctx.clock(), options);
-  auto stats = engine.Run(*jobs, sink);
-  sink.Flush();
+  ProgressBar progress("collect", static_cast<int64_t>(prepared->jobs.size()), !a.json);
+  collector::RunOptions options;
+  options.engine.concurrency = a.concurrency;
+  options.engine.request_timeout = std::chrono::seconds(a.timeout_seconds);
+  options.engine.progress = [&](int64_t done, int64_t failed) { progress.Update(done, failed); };
+  auto report = collector::ExecuteRun(std::move(*prepared), store, auth, ctx.transport(),
+                                      ctx.clock(), options);
   progress.Finish();
-
-  run.finished_at = ctx.clock().NowUnixSeconds();
-  run.servers_attempted = static_cast<int64_t>(jobs->size());
-  run.servers_succeeded = stats.servers_ok;
-  run.servers_failed = stats.servers_failed;
-  run.days_stored = sink.days_stored();
-  bool wrote = !sink.write_error().has_value();
-  run.status = !wrote || (stats.servers_ok == 0 && stats.servers_failed > 0) ? RunStatus::kFailed
-               : stats.servers_failed > 0                                    ? RunStatus::kPartial
-                                          : RunStatus::kSucceeded;
-  if (auto ok = store.FinishRun(run); !ok) return tl::unexpected(ok.error());
-  if (!wrote) return tl::unexpected(WithContext(*sink.write_error(), "storing the figures"));
+  if (!report) return tl::unexpected(report.error());
+  const CollectionRun& run = report->run;
+  const collector::EngineStats& stats = report->stats;
+  const collector::RunReport& sink = *report;
 
   if (a.json) {
     ctx.out().Json({{"run", run.id},
@@ -218,18 +100,17 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
                     {"servers", run.servers_attempted},
                     {"succeeded", run.servers_succeeded},
                     {"failed", run.servers_failed},
-                    {"days_stored", sink.days_stored()},
-                    {"days_failed", sink.days_failed()},
-                    {"days_unrecoverable", sink.days_unrecoverable()},
+                    {"days_stored", sink.days_stored},
+                    {"days_failed", sink.days_failed},
+                    {"days_unrecoverable", sink.days_unrecoverable},
                     {"requests", stats.requests}});
   } else {
     std::string summary = "Run " + std::to_string(run.id) + ": " +
                           std::to_string(run.servers_succeeded) + "/" +
                           std::to_string(run.servers_attempted) + " servers, " +
-                          std::to_string(sink.days_stored()) + " days stored";
-    if (sink.days_unrecoverable()) {
-      summary +=
-          ", " + std::to_string(sink.days_unrecoverable()) + " beyond the instances' history";
+                          std::to_string(sink.days_stored) + " days stored";
+    if (sink.days_unrecoverable) {
+      summary += ", " + std::to_string(sink.days_unrecoverable) + " beyond the instances' history";
     }
     if (run.servers_failed) {
       ctx.out().Warn(summary + ", " + std::to_string(run.servers_failed) +

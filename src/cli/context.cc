@@ -1,5 +1,7 @@
 #include "cli/context.h"
 
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -37,6 +39,12 @@ std::string Context::db_path() const {
 
 std::string Context::default_server_url() const { return Env("N8N_SERVER_URL"); }
 std::string Context::default_api_key() const { return Env("N8N_API_KEY"); }
+
+std::string Context::config_path() const {
+  if (auto env = Env("N8N_FLEET_CONFIG"); !env.empty()) return env;
+  std::string path = home() + "/config.toml";
+  return ::access(path.c_str(), F_OK) == 0 ? path : "";
+}
 
 std::vector<Setting> Context::Settings() const {
   auto source = [](bool flag, const char* flag_name, const char* env_name) -> std::string {

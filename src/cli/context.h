@@ -47,6 +47,9 @@ class Context {
 
   std::string home() const;
   std::string db_path() const;
+  // The service's configuration file: env N8N_FLEET_CONFIG, else <home>/config.toml if it
+  // exists, else "" (defaults only). `serve --config` overrides it.
+  std::string config_path() const;
   std::vector<Setting> Settings() const;
   // N8N_SERVER_URL / N8N_API_KEY, honoured as n8n-deploy does; "" when unset.
   std::string default_server_url() const;

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   AddKeyCommands(app, ctx, action);
   AddCollectCommands(app, ctx, action);
   AddUsageCommands(app, ctx, action);
+  AddTokenCommands(app, ctx, action);
+  AddServeCommand(app, ctx, action);
   AddEnvCommand(app, ctx, action);
 
   try {

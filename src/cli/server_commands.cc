@@ -323,6 +323,7 @@ Result<int> Test(Context& ctx, const ServerArgs& a) {
 
 void AddServerCommands(CLI::App& app, Context& ctx, Action& action) {
   auto* group = app.add_subcommand("server", "Manage n8n servers (instances)");
+  AddReportTokenCommand(*group, ctx, action);
   group->require_subcommand(1);
   auto a = std::make_shared<ServerArgs>();
   auto bind = [&action, &ctx, a](CLI::App* cmd, auto fn) {

@@ -4,8 +4,10 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "collector/run.h"
 #include "core/csv.h"
 #include "core/time.h"
+#include "service/reports.h"
 
 namespace fleet::cli {
 namespace {
@@ -81,7 +83,11 @@ Result<int> Show(Context& ctx, const UsageArgs& a) {
   }
   if (*format == "csv") {
     std::string out = CsvLine(header);
-    for (const auto& row : table) out += CsvLine(row);
+    for (auto row : table) {
+      row[1] = SpreadsheetSafe(row[1]);  // names: never a formula in a spreadsheet
+      row[2] = SpreadsheetSafe(row[2]);
+      out += CsvLine(row);
+    }
     ctx.out().Raw(out);
     return kExitOk;
   }
@@ -95,71 +101,47 @@ Result<int> Show(Context& ctx, const UsageArgs& a) {
   return kExitOk;
 }
 
-// The days of YYYY-MM that are over (up to yesterday).
-Result<std::pair<Day, Day>> MonthRange(const std::string& month, Day today) {
-  auto first = ParseDay(month + "-01");
-  if (month.size() != 7 || !first) {
-    return MakeError(ErrorCode::kInvalidArgument, "--month must be YYYY-MM, not '" + month + "'");
-  }
-  Day last = *first + 27;
-  while (FormatDay(last + 1).substr(0, 7) == month) last = last + 1;
-  if (*first >= today) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     month + " has no finished day yet (today is " + FormatDay(today) + " UTC)");
-  }
-  return std::pair{*first, std::min(last, today - 1)};
-}
-
+// One report for the CLI and the HTTP API (service/reports.h): the same rows, JSON and CSV.
 Result<int> Report(Context& ctx, const UsageArgs& a) {
   auto format = Format(a);
   if (!format) return tl::unexpected(format.error());
-  if (a.by != "customer" && a.by != "server") {
-    return MakeError(ErrorCode::kInvalidArgument, "--by must be customer or server");
-  }
-  auto range = MonthRange(a.month, DayOf(ctx.clock().NowUnixSeconds()));
-  if (!range) return tl::unexpected(range.error());
+  auto by = service::ParseGroupBy(a.by);
+  if (!by) return MakeError(ErrorCode::kInvalidArgument, "--by must be customer or server");
   auto store = ctx.OpenStore();
   if (!store) return tl::unexpected(store.error());
-  auto rows = (*store)->UsageTotals(
-      FormatDay(range->first), FormatDay(range->second),
-      a.by == "customer" ? storage::GroupBy::kCustomer : storage::GroupBy::kServer);
-  if (!rows) return tl::unexpected(rows.error());
+  auto report =
+      service::BuildMonthlyReport(**store, a.month, *by, DayOf(ctx.clock().NowUnixSeconds()));
+  if (!report) return tl::unexpected(report.error());
+  if (*format == "json") {
+    auto json = service::MonthlyReportJson(*report);
+    json["note"] = kTotalNote;
+    ctx.out().Json(json);
+    return kExitOk;
+  }
+  if (*format == "csv") {
+    ctx.out().Raw(service::MonthlyReportCsv(*report));
+    return kExitOk;
+  }
   auto completeness = [](const storage::MonthlyRow& r) {
     return r.days_expected > 0
                ? static_cast<double>(r.days_collected) / static_cast<double>(r.days_expected)
                : 1.0;
   };
-  std::string group_name = a.by;
-  if (*format == "json") {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& r : *rows) {
-      nlohmann::json row = {{group_name, r.group},
-                            {"total", r.total},
-                            {"failed", r.failed},
-                            {"servers", r.servers},
-                            {"days_collected", r.days_collected},
-                            {"days_expected", r.days_expected},
-                            {"complete", r.days_collected >= r.days_expected}};
-      if (a.by == "server") row["customer"] = r.customer;
-      list.push_back(row);
-    }
-    ctx.out().Json({{"month", a.month},
-                    {"from", FormatDay(range->first)},
-                    {"to", FormatDay(range->second)},
-                    {"by", a.by},
-                    {"rows", list},
-                    {"note", kTotalNote}});
-    return kExitOk;
-  }
-  std::vector<std::string> header = {group_name};
+  std::vector<std::string> header = {a.by};
   if (a.by == "server") header.push_back("customer");
   for (const char* h :
        {"total", "failed", "servers", "days_collected", "days_expected", "completeness"}) {
     header.push_back(h);
   }
+  bool pushed = false;
+  for (const auto& r : report->rows) pushed |= r.push_days > 0;
+  if (pushed) {
+    header.push_back("push_total");
+    header.push_back("disagreements");
+  }
   std::vector<std::vector<std::string>> table;
   bool incomplete = false;
-  for (const auto& r : *rows) {
+  for (const auto& r : report->rows) {
     std::vector<std::string> row = {r.group.empty() && a.by == "customer" ? "(none)" : r.group};
     if (a.by == "server") row.push_back(r.customer);
     double share = completeness(r);
@@ -169,19 +151,14 @@ Result<int> Report(Context& ctx, const UsageArgs& a) {
     }
     std::string pct = Fixed(std::floor(share * 1000) / 10, 1) + "%";
     row.push_back(r.days_collected < r.days_expected ? pct + " INCOMPLETE" : pct);
+    if (pushed) {
+      row.push_back(std::to_string(r.push_total));
+      row.push_back(std::to_string(r.disagreements));
+    }
     table.push_back(std::move(row));
   }
-  if (*format == "csv") {
-    std::string out = CsvLine(header);
-    for (auto row : table) {
-      row.back() = row.back().substr(0, row.back().find('%') + 1);
-      out += CsvLine(row);
-    }
-    ctx.out().Raw(out);
-    return kExitOk;
-  }
-  ctx.out().Line("Billable executions " + FormatDay(range->first) + " .. " +
-                 FormatDay(range->second) + " by " + a.by);
+  ctx.out().Line("Billable executions " + report->range.from + " .. " + report->range.to + " by " +
+                 a.by);
   std::vector<std::string> titles;
   for (const auto& h : header) {
     std::string t = h;
@@ -202,32 +179,29 @@ Result<int> Report(Context& ctx, const UsageArgs& a) {
 Result<int> Gaps(Context& ctx, const UsageArgs& a) {
   auto store = ctx.OpenStore();
   if (!store) return tl::unexpected(store.error());
+  Day today = DayOf(ctx.clock().NowUnixSeconds());
   auto servers = (*store)->ListServers({.customer = std::nullopt, .active_only = true});
   if (!servers) return tl::unexpected(servers.error());
-  Day today = DayOf(ctx.clock().NowUnixSeconds());
   Day oldest = today;
   for (const auto& s : *servers)
     oldest = std::min(oldest, ParseDay(s.tracking_since).value_or(today));
-  auto collected = (*store)->CollectedDays(FormatDay(oldest));
-  if (!collected) return tl::unexpected(collected.error());
-  auto lost = (*store)->ListUnrecoverable(FormatDay(oldest));
-  if (!lost) return tl::unexpected(lost.error());
-  std::map<std::string, std::map<std::string, std::string>> unrecoverable;
-  for (const auto& u : *lost) unrecoverable[u.server][u.day] = u.reason;
+  auto gaps = collector::FindGaps(**store, oldest, today - 1, /*with_unrecoverable=*/true);
+  if (!gaps) return tl::unexpected(gaps.error());
+  // Per server (in name order), its missing and unrecoverable days.
+  std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> days;
+  std::map<std::string, std::string> customers;
+  for (const auto& g : *gaps) {
+    if (!a.server.empty() && g.server != a.server) continue;
+    auto& [missing, gone] = days[g.server];
+    (g.unrecoverable.empty() ? missing : gone).push_back(FormatDay(g.day));
+    customers[g.server] = g.customer;
+  }
   nlohmann::json list = nlohmann::json::array();
   std::vector<std::vector<std::string>> table;
-  for (const auto& s : *servers) {
-    if (!a.server.empty() && s.name != a.server) continue;
-    auto since = ParseDay(s.tracking_since).value_or(today);
-    std::vector<std::string> missing, gone;
-    for (Day d = since; d < today; d = d + 1) {
-      std::string day = FormatDay(d);
-      if ((*collected)[s.name].count(day)) continue;
-      (unrecoverable[s.name].count(day) ? gone : missing).push_back(day);
-    }
-    if (missing.empty() && gone.empty()) continue;
-    list.push_back({{"server", s.name},
-                    {"customer", s.customer},
+  for (const auto& [server, pair] : days) {
+    const auto& [missing, gone] = pair;
+    list.push_back({{"server", server},
+                    {"customer", customers[server]},
                     {"missing", missing},
                     {"unrecoverable", gone}});
     auto summarize = [](const std::vector<std::string>& days) {
@@ -236,7 +210,7 @@ Result<int> Gaps(Context& ctx, const UsageArgs& a) {
                  ? days[0]
                  : days.front() + " .. " + days.back() + " (" + std::to_string(days.size()) + ")";
     };
-    table.push_back({s.name, s.customer, summarize(missing), summarize(gone)});
+    table.push_back({server, customers[server], summarize(missing), summarize(gone)});
   }
   if (a.json) {
     ctx.out().Json(list);

@@ -171,6 +171,24 @@ TEST_F(DbCliTest, EnvShowsValuesAndWhereTheyCameFrom) {
   EXPECT_EQ(env2["database"]["value"], dir_.path() + "/.n8n-fleet/fleet.db");
 }
 
+TEST_F(DbCliTest, EnvShowsTheServiceConfigurationMergedFromItsFile) {
+  std::string config = dir_.path() + "/fleet.toml";
+  std::ofstream(config) << "collect_at = \"04:15\"\nconcurrency = 16\n";
+  auto env = Json({"env", "--json", "--config", config});
+  EXPECT_EQ(env["serve.config"]["value"], config);
+  EXPECT_EQ(env["serve.collect_at"]["value"], "04:15");
+  EXPECT_EQ(env["serve.collect_at"]["source"], "file " + config);
+  EXPECT_EQ(env["serve.concurrency"]["value"], "16");
+  EXPECT_EQ(env["serve.listen"]["value"], "127.0.0.1:8080");
+  EXPECT_EQ(env["serve.listen"]["source"], "default");
+  // <home>/config.toml is picked up without --config; a typo in it is an error naming the key.
+  std::filesystem::create_directories(home());
+  std::ofstream(home() + "/config.toml") << "colect_at = \"04:15\"\n";
+  auto typo = Run({"env"});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.err.find("colect_at"), std::string::npos) << typo.err;
+}
+
 TEST_F(DbCliTest, DbFlagAndHomeFromTheEnvironmentAreHonoured) {
   std::string custom = dir_.path() + "/custom.db";
   auto result = RunProcess({FleetBinary(), "--db", custom, "server", "create", "a", "http://a.x"},

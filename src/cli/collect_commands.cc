@@ -4,6 +4,7 @@
 #include "collector/run.h"
 #include "core/time.h"
 #include "registry/authenticator.h"
+#include "service/views.h"
 
 namespace fleet::cli {
 namespace {
@@ -123,19 +124,6 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
   return run.status == RunStatus::kPartial ? kExitPartial : kExitNothing;
 }
 
-nlohmann::json RunJson(const CollectionRun& run) {
-  return {{"id", run.id},
-          {"status", RunStatusName(run.status)},
-          {"started_at", FormatTimestamp(run.started_at)},
-          {"finished_at", run.finished_at ? nlohmann::json(FormatTimestamp(*run.finished_at))
-                                          : nlohmann::json(nullptr)},
-          {"description", run.description},
-          {"servers_attempted", run.servers_attempted},
-          {"servers_succeeded", run.servers_succeeded},
-          {"servers_failed", run.servers_failed},
-          {"days_stored", run.days_stored}};
-}
-
 Result<int> RunsList(Context& ctx, const CollectArgs& a) {
   auto store = ctx.OpenStore();
   if (!store) return tl::unexpected(store.error());
@@ -143,7 +131,7 @@ Result<int> RunsList(Context& ctx, const CollectArgs& a) {
   if (!runs) return tl::unexpected(runs.error());
   if (a.json) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& r : *runs) list.push_back(RunJson(r));
+    for (const auto& r : *runs) list.push_back(service::RunJson(r));
     ctx.out().Json(list);
     return kExitOk;
   }
@@ -171,16 +159,9 @@ Result<int> RunsShow(Context& ctx, const CollectArgs& a) {
   auto attempts = (*store)->ListAttempts(a.run_id);
   if (!attempts) return tl::unexpected(attempts.error());
   if (a.json) {
-    auto json = RunJson(*run);
+    auto json = service::RunJson(*run);
     json["attempts"] = nlohmann::json::array();
-    for (const auto& t : *attempts) {
-      json["attempts"].push_back({{"server", t.server},
-                                  {"day", t.day},
-                                  {"outcome", t.outcome},
-                                  {"http_status", t.http_status},
-                                  {"duration_ms", t.duration_ms},
-                                  {"message", t.message}});
-    }
+    for (const auto& t : *attempts) json["attempts"].push_back(service::AttemptJson(t));
     ctx.out().Json(json);
     return kExitOk;
   }

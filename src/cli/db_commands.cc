@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/time.h"
+#include "service/config.h"
 #include "storage/sqlite_store.h"
 
 namespace fs = std::filesystem;
@@ -187,8 +188,20 @@ Result<int> ImportN8nDeploy(Context& ctx, const DbArgs& a) {
   return kExitOk;
 }
 
-Result<int> Env(Context& ctx, bool json) {
+// The CLI's settings, then the service's (`serve`): its configuration file merged with defaults.
+Result<int> Env(Context& ctx, bool json, const std::string& config) {
   auto settings = ctx.Settings();
+  std::string file = config.empty() ? ctx.config_path() : config;
+  auto loaded = service::LoadServiceConfig(file, {});
+  if (!loaded) return tl::unexpected(loaded.error());
+  settings.push_back({"serve.config", file.empty() ? "(none)" : file,
+                      !config.empty()                              ? "flag --config"
+                      : std::getenv("N8N_FLEET_CONFIG") != nullptr ? "env N8N_FLEET_CONFIG"
+                                                                   : "default",
+                      false});
+  for (const auto& entry : loaded->entries) {
+    settings.push_back({"serve." + entry.name, entry.value, entry.source, false});
+  }
   if (json) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& s : settings) out[s.name] = {{"value", s.value}, {"source", s.source}};
@@ -237,8 +250,12 @@ void AddDbCommands(CLI::App& app, Context& ctx, Action& action) {
 void AddEnvCommand(CLI::App& app, Context& ctx, Action& action) {
   auto* env = app.add_subcommand("env", "Show each setting, its value and where it came from");
   auto json = std::make_shared<bool>(false);
+  auto config = std::make_shared<std::string>();
   env->add_flag("--json", *json, "JSON output");
-  env->callback([&action, &ctx, json] { action = [&ctx, json] { return Env(ctx, *json); }; });
+  env->add_option("--config", *config, "The service's configuration file (as `serve --config`)");
+  env->callback([&action, &ctx, json, config] {
+    action = [&ctx, json, config] { return Env(ctx, *json, *config); };
+  });
 }
 
 }  // namespace fleet::cli

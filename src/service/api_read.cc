@@ -4,6 +4,7 @@
 
 #include "collector/run.h"
 #include "service/api_router.h"
+#include "service/views.h"
 
 namespace fleet::service::api {
 namespace {
@@ -26,18 +27,6 @@ nlohmann::json ServerJson(const Server& server, const std::map<std::string, int6
            TimeOrNull(it == last.end() ? std::nullopt : std::optional<int64_t>(it->second))},
           {"created_at", FormatTimestamp(server.created_at)},
           {"updated_at", FormatTimestamp(server.updated_at)}};
-}
-
-nlohmann::json RunJson(const CollectionRun& run) {
-  return {{"id", run.id},
-          {"status", RunStatusName(run.status)},
-          {"started_at", FormatTimestamp(run.started_at)},
-          {"finished_at", TimeOrNull(run.finished_at)},
-          {"description", run.description},
-          {"servers_attempted", run.servers_attempted},
-          {"servers_succeeded", run.servers_succeeded},
-          {"servers_failed", run.servers_failed},
-          {"days_stored", run.days_stored}};
 }
 
 std::optional<int64_t> ParsePositive(std::string_view text) {
@@ -149,14 +138,7 @@ void GetRun(Call& call) {
   if (!attempts) return SendFailure(call.res, attempts.error());
   nlohmann::json body = RunJson(*run);
   body["attempts"] = nlohmann::json::array();
-  for (const auto& attempt : *attempts) {
-    body["attempts"].push_back({{"server", attempt.server},
-                                {"day", attempt.day},
-                                {"outcome", attempt.outcome},
-                                {"http_status", attempt.http_status},
-                                {"duration_ms", attempt.duration_ms},
-                                {"message", attempt.message}});
-  }
+  for (const auto& attempt : *attempts) body["attempts"].push_back(AttemptJson(attempt));
   SendJson(call.res, 200, body);
 }
 

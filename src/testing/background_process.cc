@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,11 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <thread>
-
-extern char** environ;
 
 namespace fleet::testing {
 namespace {
@@ -35,44 +31,16 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
       log_dir + "/process-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
   out_path_ = stem + ".out";
   err_path_ = stem + ".err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t no_signals, all_signals;
-  sigemptyset(&no_signals);
-  sigfillset(&all_signals);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setsigdefault(&attr, &all_signals);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::set<std::string> drop(options.unset_env.begin(), options.unset_env.end());
-  for (const auto& [name, value] : options.env) drop.insert(name);
-  std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    if (!drop.count(std::string(text.substr(0, text.find('='))))) env.emplace_back(text);
+  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::string error;
+  pid_ = in < 0 || out < 0 || err < 0 ? -1 : SpawnProcess(argv, options, in, out, err, &error);
+  for (int fd : {in, out, err}) {
+    if (fd >= 0) ::close(fd);
   }
-  for (const auto& [name, value] : options.env) env.push_back(name + "=" + value);
-  std::vector<std::string> args(argv);
-  std::vector<char*> c_args, c_env;
-  for (auto& a : args) c_args.push_back(a.data());
-  c_args.push_back(nullptr);
-  for (auto& e : env) c_env.push_back(e.data());
-  c_env.push_back(nullptr);
-  int error = posix_spawnp(&pid_, c_args[0], &actions, &attr, c_args.data(), c_env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (error != 0) {
-    std::fprintf(stderr, "BackgroundProcess: cannot run %s: %s\n", argv[0].c_str(),
-                 std::strerror(error));
-    pid_ = -1;
+  if (pid_ < 0) {
+    std::fprintf(stderr, "BackgroundProcess: %s\n", error.c_str());
     exit_code_ = 127;
   }
 }

@@ -109,19 +109,13 @@ int ExitCodeOf(int status) {
 
 }  // namespace
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
-  if (argv.empty()) {
-    std::fputs("RunProcess: empty argv\n", stderr);
-    std::abort();
-  }
-  Pipe in, out, err;
-  if (!MakePipe(in) || !MakePipe(out) || !MakePipe(err)) Die("pipe2");
-
+int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& options, int in_fd,
+                 int out_fd, int err_fd, std::string* error) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.read.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out.write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err.write.get(), STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own process group, so a timeout also kills what it started; default signal handling.
@@ -133,7 +127,6 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
   std::vector<std::string> args(argv);
   std::vector<std::string> env = BuildEnv(options);
   std::vector<char*> c_args = CStrings(args);
@@ -142,11 +135,28 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   int spawn_error = posix_spawnp(&pid, c_args[0], &actions, &attr, c_args.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
+  if (spawn_error != 0) {
+    if (error) *error = "cannot run " + argv[0] + ": " + std::strerror(spawn_error);
+    return -1;
+  }
+  return pid;
+}
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
+  if (argv.empty()) {
+    std::fputs("RunProcess: empty argv\n", stderr);
+    std::abort();
+  }
+  Pipe in, out, err;
+  if (!MakePipe(in) || !MakePipe(out) || !MakePipe(err)) Die("pipe2");
 
   ProcessResult result;
-  if (spawn_error != 0) {
+  std::string spawn_error;
+  int pid =
+      SpawnProcess(argv, options, in.read.get(), out.write.get(), err.write.get(), &spawn_error);
+  if (pid < 0) {
     result.exit_code = 127;
-    result.err = "cannot run " + argv[0] + ": " + std::strerror(spawn_error);
+    result.err = spawn_error;
     return result;
   }
   in.read.Close();

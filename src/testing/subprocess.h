@@ -25,6 +25,12 @@ struct ProcessOptions {
 // cannot be started: exit_code 127 and the reason in `err`.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// Starts argv[0] (searched in PATH) in its own process group, with default signal handling and
+// the environment of `options`, its stdin/stdout/stderr dup'ed from the given descriptors.
+// Returns the pid, or -1 with the reason in `error`. RunProcess and BackgroundProcess use it.
+int SpawnProcess(const std::vector<std::string>& argv, const ProcessOptions& options, int in_fd,
+                 int out_fd, int err_fd, std::string* error);
+
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
 class TempDir {
  public:

@@ -226,4 +226,23 @@ TEST_F(EngineTest, AServerWithoutCredentialsFailsAsAnAuthError) {
 }
 
 }  // namespace
+TEST_F(EngineTest, StopStartsNoFurtherServersAndFinishesThoseUnderWay) {
+  std::vector<FakeN8n*> instances;
+  for (const char* name : {"a", "b", "c", "d", "e"}) instances.push_back(&AddInstance(name));
+  std::vector<ServerJob> jobs;
+  for (const char* name : {"a", "b", "c", "d", "e"}) jobs.push_back(Job(name, {D("2026-11-23")}));
+  EngineOptions options;
+  options.concurrency = 1;                                    // two servers in progress at a time
+  options.stop = [this] { return !sink_.outcomes.empty(); };  // stop after the first finishes
+  auto stats = Run(jobs, options);
+  // a finished, b was under way and finished whole, c started when a finished (before the stop
+  // was seen by the next start) or not; d and e never started.
+  EXPECT_GE(stats.servers_ok, 2);
+  EXPECT_EQ(stats.servers_ok + stats.servers_not_started, 5);
+  EXPECT_EQ(stats.servers_failed, 0);
+  EXPECT_TRUE(instances[3]->Requests().empty());
+  EXPECT_TRUE(instances[4]->Requests().empty());
+  for (const auto& outcome : sink_.outcomes) EXPECT_TRUE(outcome.ok()) << outcome.server;
+}
+
 }  // namespace fleet::collector

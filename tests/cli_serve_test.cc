@@ -125,7 +125,7 @@ TEST_F(ServeTest, CollectsOverTheApiAndStoresEveryDayOnce) {
   AddInstance("a", 1);
   AddInstance("b", 2);
   std::string token = Token("ci");
-  auto serve = Serve({"--collect-at", "23:59"});
+  auto serve = Serve({"--collect-at", "23:59", "--log-level", "debug"});
   auto started = Post("/api/v1/collect", token, R"({"backfill":true})");
   ASSERT_TRUE(started);
   ASSERT_EQ(started->status, 202) << started->body;
@@ -163,6 +163,11 @@ TEST_F(ServeTest, CollectsOverTheApiAndStoresEveryDayOnce) {
   }
   serve->Signal(SIGTERM);
   EXPECT_EQ(serve->Wait(20s), 0) << serve->err();
+  // Every request is logged at debug level, by token name, never with the token itself.
+  std::string log = serve->err();
+  EXPECT_NE(log.find("\"token_name\":\"ci\""), std::string::npos) << log;
+  EXPECT_EQ(log.find(token), std::string::npos) << "the bearer token was logged";
+  EXPECT_EQ(log.find(token.substr(8)), std::string::npos) << "part of the bearer token was logged";
 }
 
 TEST_F(ServeTest, StartUpRunCollectsYesterdayWhenTheDailyTimeHasPassed) {

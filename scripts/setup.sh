@@ -10,7 +10,7 @@ packages=(build-essential cmake pkg-config libcli11-dev nlohmann-json3-dev libsq
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "${1:-}" = "--test" ]; then
   packages+=(clang-format sqlite3 openssl iproute2 python3-jsonschema
-    chromium wrk)
+    chromium wrk faketime)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,10 @@
 // N8N_REAL_EXPECTED_TODAY_TOTAL production webhook executions on the instance, all on the UTC day
 // N8N_REAL_DAY, and waited until n8n's own Insights summary showed exactly that total: `collect`
 // must store exactly what n8n counted.
+// N8N_REAL_JWKS_HOME: a second fleet home with its own keys (issuer https://jwks.fleet.test, kids
+// jwks-es256 active and jwks-rs256 standby) and the server real-jwks. n8n does not have these keys
+// as static entries: it trusts `{"type":"jwks","url":...}` of `n8n-fleet serve` for that home,
+// whose request log (JSON lines, debug level) is N8N_REAL_JWKS_LOG.
 // Without that instance the suite fails instead of passing silently.
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,6 +18,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli_test_util.h"
 #include "core/time.h"
@@ -25,13 +32,16 @@ namespace {
 
 class RealN8nTest : public CliTest {
  protected:
-  void SetUp() override {
+  void SetUp() override { SetUpFrom("N8N_REAL_FLEET_HOME"); }
+
+  // Checks the environment run.sh exports and copies the fleet home named by `home_env`.
+  void SetUpFrom(const char* home_env) {
     const char* url = std::getenv("N8N_REAL_URL");
     const char* key = std::getenv("N8N_REAL_API_KEY");
-    const char* fleet_home = std::getenv("N8N_REAL_FLEET_HOME");
+    const char* fleet_home = std::getenv(home_env);
     ASSERT_TRUE(url && key && fleet_home && *url && *key && *fleet_home)
-        << "N8N_REAL_URL / N8N_REAL_API_KEY / N8N_REAL_FLEET_HOME unset: run this suite through "
-           "tests/real_n8n/run.sh";
+        << "N8N_REAL_URL / N8N_REAL_API_KEY / " << home_env
+        << " unset: run this suite through tests/real_n8n/run.sh";
     url_ = url;
     key_ = key;
     const char* expected = std::getenv("N8N_REAL_EXPECTED_TODAY_TOTAL");
@@ -44,7 +54,7 @@ class RealN8nTest : public CliTest {
     manual_runs_ = std::atoll(manual);
     today_ = FormatDay(DayOf(static_cast<int64_t>(std::time(nullptr))));
     ASSERT_EQ(today_, day) << "the UTC day changed since run.sh produced the executions";
-    // Each test works on its own copy of the fleet home (keys, server real-tx).
+    // Each test works on its own copy of the fleet home (keys, servers).
     std::filesystem::copy(fleet_home, home(), std::filesystem::copy_options::recursive);
   }
 
@@ -352,6 +362,67 @@ TEST_F(RealN8nTest, AnUnreachableServerIsRecordedAndLeavesStoredRowsAlone) {
   EXPECT_EQ(rows[0]["server"], "real-api");
   EXPECT_EQ(rows[0]["total"].get<int64_t>(), expected_today_);
   EXPECT_EQ(rows[0]["run"], run["run"]) << rows.dump(2);
+}
+
+// ---- JWKS: n8n trusts the keys `serve` publishes at /.well-known/jwks.json ----
+
+class RealN8nJwksTest : public RealN8nTest {
+ protected:
+  void SetUp() override { SetUpFrom("N8N_REAL_JWKS_HOME"); }
+
+  // The JWKS requests `serve` logged, with their statuses. Nothing in the harness but n8n asks
+  // for that path (run.sh waits for "serving" in the log, not for the route).
+  static std::vector<std::string> JwksRequestStatuses() {
+    const char* path = std::getenv("N8N_REAL_JWKS_LOG");
+    EXPECT_TRUE(path && *path) << "N8N_REAL_JWKS_LOG unset: run this suite through run.sh";
+    std::vector<std::string> statuses;
+    std::istringstream lines(path ? ReadAll(path) : "");
+    for (std::string line; std::getline(lines, line);) {
+      auto entry = nlohmann::json::parse(line, nullptr, false);
+      if (entry.is_discarded() || entry.value("msg", "") != "request") continue;
+      if (entry.value("path", "") != "/.well-known/jwks.json") continue;
+      statuses.push_back(entry["status"].is_string() ? entry["status"].get<std::string>()
+                                                     : entry["status"].dump());
+    }
+    return statuses;
+  }
+};
+
+TEST_F(RealN8nJwksTest, ServerTestExchangesATokenSignedWithAKeyN8nFetchedFromOurJwks) {
+  auto fetched = JwksRequestStatuses();
+  ASSERT_FALSE(fetched.empty()) << "n8n never fetched /.well-known/jwks.json from serve";
+  for (const auto& status : fetched) EXPECT_EQ(status, "200");
+  std::printf("n8n fetched the JWKS %zu time(s) so far\n", fetched.size());
+
+  auto report = ServerTest("real-jwks", 0);
+  EXPECT_EQ(report["ok"], true) << report.dump(2);
+  ASSERT_GE(report["steps"].size(), 2u) << report.dump(2);
+  EXPECT_EQ(report["steps"][1]["step"], "token exchange") << report.dump(2);
+  EXPECT_EQ(report["steps"][1]["ok"], true) << report.dump(2);
+}
+
+TEST_F(RealN8nJwksTest, CollectTodayThroughJwksTrustStoresExactlyWhatN8nCounted) {
+  CollectTodayExactly("real-jwks");
+}
+
+TEST_F(RealN8nJwksTest, TheStandbyKeyTheJwksAlreadyPublishedWorksOnceActivated) {
+  // Rotation without downtime: n8n learnt the standby key from the JWKS before it was used.
+  Ok({"key", "activate", "jwks-rs256"});
+  auto report = ServerTest("real-jwks", 0);
+  EXPECT_EQ(report["ok"], true) << report.dump(2);
+}
+
+TEST_F(RealN8nJwksTest, AKeyOurJwksNeverPublishedIsRefusedDespiteTheTrustedIssuer) {
+  // Same issuer, but the key exists only in this copy of the home, not in what serve publishes:
+  // n8n verifies against the fetched key set, so the exchange fails.
+  Ok({"key", "generate", "--alg", "ES256", "--kid", "jwks-unpublished", "--issuer",
+      "https://jwks.fleet.test", "--activate"});
+  auto report = ServerTest("real-jwks", 1);
+  ASSERT_GE(report["steps"].size(), 2u) << report.dump(2);
+  EXPECT_EQ(report["steps"][1]["step"], "token exchange") << report.dump(2);
+  EXPECT_EQ(report["steps"][1]["ok"], false) << report.dump(2);
+  std::string detail = report["steps"][1]["detail"];
+  EXPECT_NE(detail.find("invalid_grant"), std::string::npos) << detail;
 }
 
 }  // namespace

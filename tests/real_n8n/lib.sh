@@ -12,6 +12,9 @@
 #   rn_curl ARGS...                curl bound to 127.0.0.1 use: no proxy, bounded time, silent
 #   rn_api METHOD PATH [BODY]      public API call with X-N8N-API-KEY; prints body, then sets RN_STATUS
 #   rn_port_free PORT              true if nothing listens on 127.0.0.1:PORT
+#   rn_free_port_pair              a free port P whose P+1000 is free too (n8n + its runner broker)
+#   rn_serve_start BIN HOME LOG    `n8n-fleet serve` on 127.0.0.1:0 -> RN_SERVE_URL, RN_SERVE_PID
+#   rn_faketime_lib                path of libfaketimeMT.so.1 (Debian faketime), or fails
 #
 # Only ever talks to 127.0.0.1. Needs bash, curl, ss (iproute2) and the Node installed by install.sh.
 
@@ -73,4 +76,50 @@ rn_api() {
 
 rn_port_free() {
   ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# rn_free_port_pair: prints a port P in 10000..30999 with P and P+1000 free on 127.0.0.1 (n8n's
+# HTTP port and its task-runner broker port), or fails.
+rn_free_port_pair() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((10000 + RANDOM % 21000))
+    if rn_port_free "$p" && rn_port_free $((p + 1000)); then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+# rn_serve_start BIN HOME LOG: starts `BIN --home HOME serve` on 127.0.0.1:0 (JSON logs at debug
+# level, one line per request, into LOG) in the background; waits (<= 30 s) for its "serving"
+# line and sets RN_SERVE_URL (base URL, trailing slash) and RN_SERVE_PID, and appends the pid to
+# RN_SERVE_PIDS. The caller stops every pid in RN_SERVE_PIDS from its EXIT trap. The scheduler's daily collection is put 12 hours away so
+# it cannot start a run while the suite drives the service.
+rn_serve_start() {
+  local bin="$1" home="$2" log="$3" at
+  at="$(date -u -d '+12 hours' +%H:%M)"
+  : >"$log"
+  "$bin" --home "$home" --no-emoji serve --listen 127.0.0.1:0 --collect-at "$at" \
+    --log-format json --log-level debug </dev/null 2>>"$log" >/dev/null &
+  RN_SERVE_PID=$!
+  RN_SERVE_PIDS+=("$RN_SERVE_PID")
+  RN_SERVE_URL=""
+  local deadline=$(( $(date +%s) + 30 )) line
+  while [ -z "$RN_SERVE_URL" ]; do
+    kill -0 "$RN_SERVE_PID" 2>/dev/null || { cat "$log" >&2; rn_die "serve for $home exited during start-up"; }
+    line="$(grep -m1 '"msg":"serving"' "$log" || true)"
+    [ -n "$line" ] && RN_SERVE_URL="$(printf '%s' "$line" | rn_json 'j.url')"
+    [ -n "$RN_SERVE_URL" ] && break
+    [ "$(date +%s)" -lt "$deadline" ] || { cat "$log" >&2; rn_die "serve for $home did not log \"serving\" within 30 s"; }
+    sleep 0.2
+  done
+}
+
+# rn_faketime_lib: prints the path of libfaketime's multi-threaded preload (Debian package
+# faketime / libfaketime), or fails.
+rn_faketime_lib() {
+  local f
+  for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1; do
+    [ -f "$f" ] && { echo "$f"; return 0; }
+  done
+  return 1
 }

@@ -108,15 +108,6 @@ class ServeTest : public CliTest {
     return run;
   }
 
-  std::map<std::string, int64_t> Totals(const std::string& server) {
-    std::map<std::string, int64_t> totals;
-    for (const auto& row : Json({"usage", "show", "--server", server, "--json"})) {
-      EXPECT_EQ(totals.count(row["day"]), 0u) << "day stored twice: " << row["day"];
-      totals[row["day"]] = row["total"];
-    }
-    return totals;
-  }
-
   int port_{0};
   std::vector<std::unique_ptr<FakeN8n>> instances_;
 };

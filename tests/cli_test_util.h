@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +59,16 @@ class CliTest : public ::testing::Test {
     auto json = nlohmann::json::parse(result.out, nullptr, false);
     EXPECT_FALSE(json.is_discarded()) << result.out;
     return json;
+  }
+
+  // Per day, the stored total of `server` (from `usage show --json`); a day stored twice fails.
+  std::map<std::string, int64_t> Totals(const std::string& server) {
+    std::map<std::string, int64_t> totals;
+    for (const auto& row : Json({"usage", "show", "--server", server, "--json"})) {
+      EXPECT_EQ(totals.count(row["day"]), 0u) << "day stored twice: " << row["day"];
+      totals[row["day"]] = row["total"];
+    }
+    return totals;
   }
 
   TempDir dir_;

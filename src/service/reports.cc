@@ -1,5 +1,7 @@
 #include "service/reports.h"
 
+#include <iterator>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
@@ -111,6 +113,70 @@ std::string MonthlyReportCsv(const MonthlyReport& report) {
 
 std::string MonthlyReportFilename(const MonthlyReport& report) {
   return fmt::format("fleet-usage-{}-by-{}.csv", report.range.month, GroupByName(report.by));
+}
+
+MonthlyReportCache::MonthlyReportCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+Result<std::shared_ptr<const RenderedReport>> MonthlyReportCache::Get(storage::Store& store,
+                                                                      std::string_view month,
+                                                                      storage::GroupBy by,
+                                                                      Day today) {
+  // The version is read first, so the report built below is never older than the key it is
+  // kept under (a write in between only makes it newer; the next reader sees a new version).
+  auto version = store.DataVersion();
+  if (!version) return tl::unexpected(WithContext(version.error(), "monthly report"));
+  Key key{std::string(month), by, today.days_since_epoch, *version};
+  {
+    std::lock_guard lock(mu_);
+    if (auto found = index_.find(key); found != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, found->second);
+      ++hits_;
+      return found->second->report;
+    }
+    ++misses_;
+  }
+  auto report = BuildMonthlyReport(store, month, by, today);
+  if (!report) return tl::unexpected(report.error());
+  auto rendered = std::make_shared<RenderedReport>();
+  rendered->json =
+      MonthlyReportJson(*report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+      "\n";
+  rendered->csv = MonthlyReportCsv(*report);
+  rendered->filename = MonthlyReportFilename(*report);
+  rendered->total = report->total;
+  rendered->failed = report->failed;
+  Insert(key, rendered);
+  return rendered;
+}
+
+void MonthlyReportCache::Insert(const Key& key, std::shared_ptr<const RenderedReport> report) {
+  const size_t bytes = report->json.size() + report->csv.size() + report->filename.size();
+  if (bytes > max_bytes_) return;
+  std::lock_guard lock(mu_);
+  // Versions only grow: the same report at an older version will never be asked for again, and
+  // one built from an older version than a kept one (a slower request) is not worth keeping.
+  const auto& [month, by, day, version] = key;
+  for (auto it = index_.lower_bound(Key{month, by, day, std::numeric_limits<int64_t>::min()});
+       it != index_.end() && std::get<0>(it->first) == month && std::get<1>(it->first) == by &&
+       std::get<2>(it->first) == day;) {
+    if (std::get<3>(it->first) >= version) return;
+    Erase((it++)->second);
+  }
+  lru_.push_front(Entry{key, std::move(report), bytes});
+  index_[key] = lru_.begin();
+  bytes_ += bytes;
+  while (bytes_ > max_bytes_) Erase(std::prev(lru_.end()));
+}
+
+void MonthlyReportCache::Erase(std::list<Entry>::iterator entry) {
+  bytes_ -= entry->bytes;
+  index_.erase(entry->key);
+  lru_.erase(entry);
+}
+
+MonthlyReportCache::Stats MonthlyReportCache::stats() const {
+  std::lock_guard lock(mu_);
+  return Stats{hits_, misses_, lru_.size(), bytes_};
 }
 
 }  // namespace fleet::service

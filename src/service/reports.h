@@ -1,8 +1,14 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,5 +56,58 @@ nlohmann::json MonthlyReportJson(const MonthlyReport& report);
 std::string MonthlyReportCsv(const MonthlyReport& report);
 // "fleet-usage-<month>-by-<by>.csv".
 std::string MonthlyReportFilename(const MonthlyReport& report);
+
+// A monthly report rendered as the API sends it.
+struct RenderedReport {
+  std::string json{};      // MonthlyReportJson, compact, with a final newline
+  std::string csv{};       // MonthlyReportCsv
+  std::string filename{};  // MonthlyReportFilename
+  int64_t total{};         // the report's totals, for logs and tests
+  int64_t failed{};
+};
+
+// The rendered monthly reports of one store, kept while the store's DataVersion() says nothing
+// they read has changed: a hit is exactly what building the report again would give. Keyed by
+// (month, by, today, data version); least recently used entries go first once the bodies exceed
+// `max_bytes` (a report larger than that is served but not kept). Thread-safe; two requests
+// missing at once both build the report.
+class MonthlyReportCache {
+ public:
+  explicit MonthlyReportCache(size_t max_bytes);
+  MonthlyReportCache(const MonthlyReportCache&) = delete;
+  MonthlyReportCache& operator=(const MonthlyReportCache&) = delete;
+
+  // The report as the store holds it now (from the cache or built with BuildMonthlyReport).
+  // Errors (a bad month, the store failing) are passed on and never kept.
+  Result<std::shared_ptr<const RenderedReport>> Get(storage::Store& store, std::string_view month,
+                                                    storage::GroupBy by, Day today);
+
+  struct Stats {
+    int64_t hits{};
+    int64_t misses{};
+    size_t entries{};
+    size_t bytes{};
+  };
+  Stats stats() const;
+
+ private:
+  using Key = std::tuple<std::string, storage::GroupBy, int64_t, int64_t>;  // month, by, day, ver
+  struct Entry {
+    Key key{};
+    std::shared_ptr<const RenderedReport> report{};
+    size_t bytes{};
+  };
+
+  void Insert(const Key& key, std::shared_ptr<const RenderedReport> report);
+  void Erase(std::list<Entry>::iterator entry);  // with mu_ held
+
+  const size_t max_bytes_;
+  mutable std::mutex mu_;
+  std::list<Entry> lru_;  // most recently used first
+  std::map<Key, std::list<Entry>::iterator> index_;
+  size_t bytes_{0};
+  int64_t hits_{0};
+  int64_t misses_{0};
+};
 
 }  // namespace fleet::service

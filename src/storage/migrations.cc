@@ -182,12 +182,40 @@ CREATE INDEX usage_daily_last_collected
   ON usage_daily (server_name, collected_at, source) WHERE source = 'pull';
 )sql";
 
+// A counter that changes with every committed change to what the monthly totals read (usage
+// rows of any source; servers created, removed, or given another customer, active flag or
+// tracking start), so readers can cache what they derived from them (Store::DataVersion). Row
+// triggers bump it inside the writing transaction: a rolled-back write leaves it unchanged. It
+// starts at a random 48-bit value so two databases (a restored one, say) hardly ever share a
+// version.
+constexpr std::string_view kDataVersion = R"sql(
+CREATE TABLE data_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT INTO data_version (id, version) VALUES (1, random() & 281474976710655);
+CREATE TRIGGER usage_daily_inserted_bumps_version AFTER INSERT ON usage_daily
+BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER usage_daily_updated_bumps_version AFTER UPDATE ON usage_daily
+BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER usage_daily_deleted_bumps_version AFTER DELETE ON usage_daily
+BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER servers_inserted_bumps_version AFTER INSERT ON servers
+BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER servers_updated_bumps_version
+  AFTER UPDATE OF name, customer, active, tracking_since ON servers
+BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER servers_deleted_bumps_version AFTER DELETE ON servers
+BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "servers, API keys, links and metadata", kRegistrySchema},
     {2, "index links by API key", kLinkKeyIndex},
     {3, "token-exchange signing keys", kSigningKeys},
     {4, "daily usage, unrecoverable days and collection runs", kUsage},
     {5, "API tokens, instance reports and usage indexes", kTokensAndReports},
+    {6, "a data version bumped by every change to usage and servers", kDataVersion},
 };
 
 // Applies `migration` unless another process did so first (the version is re-read inside the

@@ -436,6 +436,12 @@ class SqliteStore final : public Store {
     return SelectAttempts(db_, run_id);
   }
 
+  // ---- change detection
+
+  Result<int64_t> DataVersion() override {
+    return db_.QueryInt("SELECT version FROM data_version WHERE id = 1", "read the data version");
+  }
+
   // ---- metadata
 
   Result<std::optional<std::string>> GetMeta(std::string_view key) override {

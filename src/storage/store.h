@@ -202,6 +202,15 @@ class Store {
   // In the order they were recorded; kNotFound for an unknown run.
   virtual Result<std::vector<FetchAttempt>> ListAttempts(int64_t run_id) = 0;
 
+  // ---- change detection
+  // A number that changes with every committed change to what UsageTotals reads: usage rows of
+  // any source (stored, replaced, deleted) and servers (created, removed, or given another
+  // customer, active flag or tracking_since). It only grows, so an equal version means the same
+  // totals and callers may cache what they derived from those reads under it (read the version
+  // first: what is read after it is then never older than it). Reads leave it unchanged, and so
+  // do writes that are rolled back.
+  virtual Result<int64_t> DataVersion() = 0;
+
   // ---- metadata (small key/value settings, e.g. the master key check)
   virtual Result<std::optional<std::string>> GetMeta(std::string_view key) = 0;
   [[nodiscard]] virtual Result<void> SetMeta(std::string_view key, std::string_view value) = 0;

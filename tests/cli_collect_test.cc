@@ -1,9 +1,14 @@
 // End-to-end: `collect`, `runs`, `usage` against several fake n8n instances with known daily
 // counts; the real binary as a subprocess, results checked in its database through the CLI.
+#include <signal.h>
+
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "cli_test_util.h"
 #include "core/time.h"
+#include "testing/background_process.h"
 #include "testing/fake_n8n.h"
 
 namespace fleet::testing {
@@ -260,6 +265,51 @@ TEST_F(CollectCliTest, RefusesBadDaysAndUnknownServers) {
   EXPECT_EQ(ghost.exit_code, 1);
   EXPECT_NE(ghost.err.find("ghost"), std::string::npos);
   EXPECT_EQ(Json({"runs", "list", "--json"}).size(), 0u);
+}
+
+TEST_F(CollectCliTest, CtrlCStoresWhatArrivedAndMarksTheRunInterrupted) {
+  AddInstance("a-quick", 1, 3);
+  std::vector<FakeN8n*> slow;
+  std::vector<std::string> names = {"b-slow", "c-slow", "d-slow", "e-slow"};
+  for (const auto& name : names) {
+    slow.push_back(&AddInstance(name, 2, 3));
+    slow.back()->SetFault(FakeN8n::Fault::kHang, 300);
+  }
+  BackgroundProcess collect(
+      {FleetBinary(), "--home", home(), "collect", "--backfill", "--concurrency", "1", "--json"},
+      {}, dir_.path());
+  // Interrupt as soon as a slow instance is asked: at most two servers are in progress then.
+  auto asked = [&] {
+    for (auto* n8n : slow) {
+      if (!n8n->Requests().empty()) return true;
+    }
+    return false;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline && !asked()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(collect.Signal(SIGINT));
+  EXPECT_EQ(collect.Wait(std::chrono::seconds(30)), 3) << collect.err();
+  auto out = nlohmann::json::parse(collect.out(), nullptr, false);
+  ASSERT_FALSE(out.is_discarded()) << collect.out();
+  EXPECT_EQ(out["status"], "interrupted");
+  // Servers under way finished and were stored whole; those not started were never asked.
+  size_t untouched = 0;
+  for (size_t i = 0; i < slow.size(); ++i) {
+    size_t days = Totals(names[i]).size();
+    EXPECT_TRUE(days == 0 || days == 3) << names[i] << " stored in part: " << days;
+    if (slow[i]->Requests().empty()) {
+      EXPECT_EQ(days, 0u) << names[i];
+      ++untouched;
+    }
+  }
+  EXPECT_GE(untouched, 2u);
+  EXPECT_EQ(out["servers_not_started"].get<size_t>(), untouched);
+  // The next collect picks up where it stopped.
+  for (auto* n8n : slow) n8n->SetFault(FakeN8n::Fault::kNone);
+  EXPECT_EQ(Json({"collect", "--backfill", "--json"})["status"], "succeeded");
+  EXPECT_EQ(Json({"usage", "gaps", "--json"}).size(), 0u);
 }
 
 }  // namespace

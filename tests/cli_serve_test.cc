@@ -182,9 +182,7 @@ TEST_F(ServeTest, StartUpRunCollectsYesterdayWhenTheDailyTimeHasPassed) {
 }
 
 TEST_F(ServeTest, SigtermMidRunStoresWhatArrivedAndExitsCleanly) {
-  // Two quick instances, then four that take 300 ms per answer, one request at a time: the
-  // engine keeps two servers in progress per transfer slot, so when the first slow one has
-  // answered, two slow servers are under way and two have not started.
+  // Two quick instances, then four that take 300 ms per answer, one request at a time.
   AddInstance("a-quick", 1);
   AddInstance("b-quick", 2);
   std::vector<FakeN8n*> slow;
@@ -202,34 +200,39 @@ TEST_F(ServeTest, SigtermMidRunStoresWhatArrivedAndExitsCleanly) {
   auto busy = Post("/api/v1/collect", token);
   ASSERT_TRUE(busy);
   EXPECT_EQ(busy->status, 409) << busy->body;
+  // Stop as soon as a slow instance is asked: at most two servers are in progress then.
+  auto asked = [&] {
+    for (auto* n8n : slow) {
+      if (!n8n->Requests().empty()) return true;
+    }
+    return false;
+  };
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < deadline && slow[0]->Requests().empty()) {
-    std::this_thread::sleep_for(10ms);
+  while (std::chrono::steady_clock::now() < deadline && !asked()) {
+    std::this_thread::sleep_for(5ms);
   }
-  ASSERT_FALSE(slow[0]->Requests().empty());
+  ASSERT_TRUE(asked());
   auto signalled = std::chrono::steady_clock::now();
   serve->Signal(SIGTERM);
   EXPECT_EQ(serve->Wait(20s), 0) << serve->err();
   EXPECT_LT(std::chrono::steady_clock::now() - signalled, 15s);
   // The run is finished as interrupted, nothing is left "running"; the servers under way
-  // finished within the grace period and were stored whole, the last ones were never started.
+  // finished within the grace period and were stored whole, the others were never asked.
   auto run = Json({"runs", "show", std::to_string(id), "--json"});
   EXPECT_EQ(run["status"], "interrupted") << run.dump();
-  for (const char* name : {"a-quick", "b-quick", "c-slow"}) {
-    EXPECT_EQ(Totals(name).size(), 5u) << name;
-  }
-  size_t not_started = 0;
-  for (size_t i = 1; i < slow.size(); ++i) {
-    size_t days = Totals("cdef"[i] + std::string("-slow")).size();
-    EXPECT_TRUE(days == 0 || days == 5) << "a server stored in part: " << days << " days";
+  for (const char* name : {"a-quick", "b-quick"}) EXPECT_EQ(Totals(name).size(), 5u) << name;
+  size_t untouched = 0;
+  const char* names[] = {"c-slow", "d-slow", "e-slow", "f-slow"};
+  for (size_t i = 0; i < slow.size(); ++i) {
+    size_t days = Totals(names[i]).size();
+    EXPECT_TRUE(days == 0 || days == 5) << names[i] << " stored in part: " << days;
     if (slow[i]->Requests().empty()) {
-      EXPECT_EQ(days, 0u);
-      ++not_started;
+      EXPECT_EQ(days, 0u) << names[i];
+      ++untouched;
     }
   }
-  EXPECT_TRUE(slow[3]->Requests().empty());
-  EXPECT_GE(not_started, 1u);
-  EXPECT_EQ(Json({"usage", "gaps", "--json"}).size(), not_started);
+  EXPECT_GE(untouched, 2u);
+  EXPECT_EQ(Json({"usage", "gaps", "--json"}).size(), untouched);
 }
 
 TEST_F(ServeTest, GracePeriodBoundsShutdownWhenAnInstanceHangs) {

@@ -1,4 +1,8 @@
 // `n8n-fleet collect` and `n8n-fleet runs ...`: pulling the fleet's daily Insights figures.
+#include <signal.h>
+
+#include <atomic>
+
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "collector/run.h"
@@ -17,6 +21,34 @@ struct CollectArgs {
   int timeout_seconds{30};
   int64_t run_id{};
   int limit{20};
+};
+
+// Ctrl-C (or SIGTERM) during `collect`: the first stops starting servers, lets those in flight
+// finish and stores what arrived; a second one kills the process (the handler resets itself).
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
+
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    struct sigaction action {};
+    action.sa_handler = OnInterrupt;
+    action.sa_flags = SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
 };
 
 // YYYY-MM-DD, "today" (partial: the live day) or "yesterday".
@@ -87,6 +119,8 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
   options.engine.concurrency = a.concurrency;
   options.engine.request_timeout = std::chrono::seconds(a.timeout_seconds);
   options.engine.progress = [&](int64_t done, int64_t failed) { progress.Update(done, failed); };
+  options.stop = &g_interrupted;
+  InterruptGuard interrupts;
   auto report = collector::ExecuteRun(std::move(*prepared), store, auth, ctx.transport(),
                                       ctx.clock(), options);
   progress.Finish();
@@ -104,6 +138,7 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
                     {"days_stored", sink.days_stored},
                     {"days_failed", sink.days_failed},
                     {"days_unrecoverable", sink.days_unrecoverable},
+                    {"servers_not_started", stats.servers_not_started},
                     {"requests", stats.requests}});
   } else {
     std::string summary = "Run " + std::to_string(run.id) + ": " +
@@ -113,7 +148,10 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
     if (sink.days_unrecoverable) {
       summary += ", " + std::to_string(sink.days_unrecoverable) + " beyond the instances' history";
     }
-    if (run.servers_failed) {
+    if (run.status == RunStatus::kInterrupted) {
+      ctx.out().Warn(summary + "; interrupted: " + std::to_string(stats.servers_not_started) +
+                     " servers not started (what arrived is stored; run `collect` again)");
+    } else if (run.servers_failed) {
       ctx.out().Warn(summary + ", " + std::to_string(run.servers_failed) +
                      " servers failed: see `n8n-fleet runs show " + std::to_string(run.id) + "`");
     } else {
@@ -121,7 +159,8 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
     }
   }
   if (run.status == RunStatus::kSucceeded) return kExitOk;
-  return run.status == RunStatus::kPartial ? kExitPartial : kExitNothing;
+  return run.status == RunStatus::kPartial || run.status == RunStatus::kInterrupted ? kExitPartial
+                                                                                    : kExitNothing;
 }
 
 Result<int> RunsList(Context& ctx, const CollectArgs& a) {

@@ -103,6 +103,13 @@ void Engine::Start(size_t job) {
   state->today = DayOf(state->started_at);
   state->started = std::chrono::steady_clock::now();
   states_[job] = std::move(owned);
+  // A new server's first requests queue behind those already waiting (see HttpRequest).
+  struct Starting {
+    bool& flag;
+    bool before;
+    explicit Starting(bool& f) : flag(f), before(f) { flag = true; }
+    ~Starting() { flag = before; }
+  } starting(starting_);
 
   auto cached = auth_.Cached(server);
   if (!cached) {
@@ -119,6 +126,7 @@ void Engine::Start(size_t job) {
   ++stats_.requests;
   exchange->total_timeout = options_.request_timeout;
   exchange->connect_timeout = options_.connect_timeout;
+  exchange->follow_up = !starting_;
   transport_.Submit(std::move(*exchange), [this, state](Result<n8n::HttpResponse> response) {
     --state->pending;
     const Server& srv = (*jobs_)[state->job].server;
@@ -177,6 +185,7 @@ void Engine::SubmitWindow(State* state, Day start, Day end, bool last) {
   request.total_timeout = options_.request_timeout;
   request.connect_timeout = options_.connect_timeout;
   request.keep_connection = !last;
+  request.follow_up = !starting_;
   transport_.Submit(std::move(request), [this, state, start](Result<n8n::HttpResponse> response) {
     --state->pending;
     const Server& srv = (*jobs_)[state->job].server;

@@ -125,6 +125,7 @@ class Engine {
   std::chrono::milliseconds retry_after_{};  // longest Retry-After seen this pass
   std::unordered_map<size_t, std::unique_ptr<State>> states_{};  // servers in progress
   bool last_pass_{false};
+  bool starting_{false};  // inside Start(): requests are a new server's, not follow-ups
   EngineStats stats_{};
 };
 

@@ -245,4 +245,20 @@ TEST_F(EngineTest, StopStartsNoFurtherServersAndFinishesThoseUnderWay) {
   for (const auto& outcome : sink_.outcomes) EXPECT_TRUE(outcome.ok()) << outcome.server;
 }
 
+TEST_F(EngineTest, ServersFinishInTheOrderTheyStartedWhenTransfersAreScarce) {
+  // One transfer at a time, two servers in progress: a server started later must not overtake,
+  // again and again, one whose first request has been waiting (its subject token would age).
+  std::vector<ServerJob> jobs;
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    AddInstance(name);
+    jobs.push_back(Job(name, {D("2026-11-22"), D("2026-11-23")}));
+  }
+  EngineOptions options;
+  options.concurrency = 1;
+  Run(jobs, options);
+  std::vector<std::string> order;
+  for (const auto& outcome : sink_.outcomes) order.push_back(outcome.server);
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
 }  // namespace fleet::collector

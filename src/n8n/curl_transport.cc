@@ -245,7 +245,7 @@ class CurlTransport final : public HttpTransport {
   }
 
   void Submit(HttpRequest request, HttpCallback done) override {
-    if (in_callback_) {
+    if (in_callback_ && request.follow_up) {
       queue_.push_front(Pending{std::move(request), std::move(done)});
     } else {
       queue_.push_back(Pending{std::move(request), std::move(done)});

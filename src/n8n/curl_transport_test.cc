@@ -284,6 +284,27 @@ TEST(CurlTransportTest, AbortFromAnotherThreadCancelsInFlightAndQueuedRequests) 
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
+TEST(CurlTransportTest, NewWorkFromACallbackQueuesBehindWhatWaits) {
+  FakeN8n fake;
+  auto transport = MakeCurlTransport();
+  std::vector<std::string> order;
+  auto request = [&](const std::string& tag, bool follow_up) {
+    HttpRequest r = Get(fake.url() + "/healthz?" + tag);
+    r.follow_up = follow_up;
+    return r;
+  };
+  transport->Submit(request("first", true), [&](Result<HttpResponse>) {
+    order.push_back("first");
+    transport->Submit(request("new", false), [&](Result<HttpResponse>) { order.push_back("new"); });
+    transport->Submit(request("follow", true),
+                      [&](Result<HttpResponse>) { order.push_back("follow"); });
+  });
+  transport->Submit(request("queued", true),
+                    [&](Result<HttpResponse>) { order.push_back("queued"); });
+  transport->Run(1);
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "follow", "queued", "new"}));
+}
+
 TEST(CurlTransportTest, RunWithNothingQueuedReturnsAtOnce) {
   auto transport = MakeCurlTransport();
   auto start = std::chrono::steady_clock::now();

@@ -26,6 +26,10 @@ struct HttpRequest {
   // False on a host's last request of a run: its connection is closed instead of kept idle, so
   // the connection cache does not fill with hosts that will not be asked again.
   bool keep_connection{true};
+  // Submitted from a completion callback: true puts it ahead of the queue (a follow-up, which
+  // finds its host's connection still open); false queues it behind (new work, e.g. the first
+  // request of the next server), so that work queued earlier is not overtaken indefinitely.
+  bool follow_up{true};
 };
 
 struct HttpResponse {

@@ -209,6 +209,39 @@ CREATE TRIGGER servers_deleted_bumps_version AFTER DELETE ON servers
 BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
 )sql";
 
+// The work queue that lets several collectors share a run (Store::ClaimWork): a unit per
+// (run, server) carries the lease, an item per (run, server, day) how that day ended. Slots make a
+// decision (the daily run) once across processes.
+constexpr std::string_view kWorkQueue = R"sql(
+CREATE TABLE work_units (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  server_id INTEGER NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+  state TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'done', 'failed', 'cancelled')),
+  lease_owner TEXT,
+  lease_until INTEGER,
+  claims INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, server_id)
+);
+CREATE INDEX work_units_pending ON work_units (run_id, server_id) WHERE state = 'pending';
+CREATE INDEX work_units_by_owner ON work_units (lease_owner) WHERE state = 'pending';
+CREATE INDEX work_units_by_server ON work_units (server_id);
+CREATE TABLE work_items (
+  run_id INTEGER NOT NULL,
+  server_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'done', 'failed', 'unrecoverable', 'cancelled')),
+  PRIMARY KEY (run_id, server_id, day),
+  FOREIGN KEY (run_id, server_id) REFERENCES work_units (run_id, server_id) ON DELETE CASCADE
+);
+CREATE TABLE schedule_slots (
+  slot TEXT PRIMARY KEY CHECK (slot <> ''),
+  run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+  claimed_at INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "servers, API keys, links and metadata", kRegistrySchema},
     {2, "index links by API key", kLinkKeyIndex},
@@ -216,6 +249,7 @@ constexpr Migration kMigrations[] = {
     {4, "daily usage, unrecoverable days and collection runs", kUsage},
     {5, "API tokens, instance reports and usage indexes", kTokensAndReports},
     {6, "a data version bumped by every change to usage and servers", kDataVersion},
+    {7, "the work queue and schedule slots", kWorkQueue},
 };
 
 // Applies `migration` unless another process did so first (the version is re-read inside the

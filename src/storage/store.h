@@ -51,8 +51,50 @@ struct MonthlyRow {
   int64_t disagreements{};  // (server, day) with both a pull and a push row whose totals differ
 };
 
+// ---- the work queue (several collectors over one database)
+
+// One (server, day) to collect in a run.
+struct WorkItem {
+  std::string server{};  // name
+  std::string day{};     // YYYY-MM-DD
+};
+
+// A server whose pending days of a run were leased to one collector.
+struct WorkClaim {
+  int64_t run_id{};
+  Server server{};                  // as stored now
+  std::vector<std::string> days{};  // its pending days in that run, ascending
+};
+
+struct ClaimRequest {
+  std::string owner{};  // who claims: unique per process (host, pid, random)
+  int64_t run_id{};     // only this run's work; 0 = any run still running, oldest run first
+  int64_t now{};
+  int64_t lease_seconds{300};
+  int max_servers{64};
+};
+
+// How a day ended: "done" (stored), "unrecoverable" (beyond the instance's history), "failed".
+struct WorkDayResult {
+  std::string day{};
+  std::string state{};
+};
+
+// A run's work, by server (the lease unit) and by (server, day).
+struct WorkProgress {
+  int64_t servers_total{};
+  int64_t servers_pending{};  // not finished (leased or not)
+  int64_t servers_leased{};   // pending with a lease that has not expired at `now`
+  int64_t servers_done{};     // every day done or unrecoverable
+  int64_t servers_failed{};   // finished with at least one failed day
+  int64_t servers_cancelled{};
+  int64_t days_done{};
+  int64_t days_failed{};
+  int64_t days_unrecoverable{};
+};
+
 struct StoreStatus {
-  std::string backend{};   // "sqlite"
+  std::string backend{};   // "sqlite" or "postgresql"
   std::string location{};  // file path (or URL without password)
   int64_t size_bytes{};
   int schema_version{};
@@ -201,6 +243,48 @@ class Store {
   virtual Result<CollectionRun> GetRun(int64_t id) = 0;  // kNotFound if absent
   // In the order they were recorded; kNotFound for an unknown run.
   virtual Result<std::vector<FetchAttempt>> ListAttempts(int64_t run_id) = 0;
+
+  // ---- the work queue
+  // A run's work is one item per (server, day), leased per (run, server): a collector claims all
+  // of a server's pending days of a run at once, so two collectors never fetch the same server's
+  // windows while a lease runs. A lease expires at its `lease_until`; an expired lease is
+  // claimable again (its collector crashed or stalled), and each claim counts in `claims`.
+  // Queues `items` for run `run_id` (status running). kNotFound for an unknown run or server;
+  // kInvalidArgument for a malformed day. An item already queued for the run is left as it is.
+  [[nodiscard]] virtual Result<void> EnqueueWork(int64_t run_id,
+                                                 const std::vector<WorkItem>& items) = 0;
+  // Claims up to `max_servers` (run, server) units that have pending days and no live lease (none
+  // yet, or lease_until <= now), in runs whose status is running, for `owner` until
+  // now + lease_seconds. On PostgreSQL concurrent claimers skip each other's locked rows
+  // (SELECT ... FOR UPDATE SKIP LOCKED); a unit goes to exactly one of them. Ordered by run then
+  // server name.
+  virtual Result<std::vector<WorkClaim>> ClaimWork(const ClaimRequest& request) = 0;
+  // Extends to now + lease_seconds every unfinished lease `owner` still holds; returns how many.
+  virtual Result<int64_t> RenewWork(std::string_view owner, int64_t now,
+                                    int64_t lease_seconds) = 0;
+  // Records how each of a claimed server's days ended and finishes the unit (failed if any day
+  // failed, else done). kFailedPrecondition (nothing changed) when `owner` no longer holds the
+  // unit: its lease expired and another collector claimed it. A day not in `days` stays pending
+  // and the unit is released for another claim instead of finished.
+  [[nodiscard]] virtual Result<void> FinishWork(std::string_view owner, int64_t run_id,
+                                                std::string_view server,
+                                                const std::vector<WorkDayResult>& days) = 0;
+  // Gives up every unfinished lease of `owner` (shutting down): the units are claimable at once.
+  virtual Result<int64_t> ReleaseWork(std::string_view owner) = 0;
+  // Cancels the run's units that are pending and not leased by a live lease at `now` (e.g. the
+  // run was interrupted); returns how many.
+  virtual Result<int64_t> CancelWork(int64_t run_id, int64_t now) = 0;
+  // kNotFound for an unknown run.
+  virtual Result<WorkProgress> GetWorkProgress(int64_t run_id, int64_t now) = 0;
+  // Closes run `run_id` when it is still running and has no pending unit: status from its units
+  // (every unit done: succeeded; some failed: partial; all failed: failed; any cancelled:
+  // interrupted), the counters, finished_at = now. Returns the closed run to exactly one caller
+  // (nullopt to every other, and while units are pending). kNotFound for an unknown run.
+  virtual Result<std::optional<CollectionRun>> CloseRunIfDone(int64_t run_id, int64_t now) = 0;
+  // Records that `slot` (e.g. "daily:2026-11-24") was taken by run `run_id`; false when it was
+  // already taken (by anyone). Decisions that must be taken once across processes (the daily
+  // run) claim a slot in the transaction that creates their run.
+  virtual Result<bool> ClaimSlot(std::string_view slot, int64_t run_id, int64_t now) = 0;
 
   // ---- change detection
   // A number that changes with every committed change to what UsageTotals reads: usage rows of

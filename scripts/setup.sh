@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libcli11-dev nlohmann-json3-dev libsqlite3-dev
   libssl-dev libcurl4-openssl-dev libexpected-dev libfmt-dev libsodium-dev libcpp-httplib-dev
-  libgtest-dev libgmock-dev libtomlplusplus-dev curl ca-certificates)
+  libgtest-dev libgmock-dev libtomlplusplus-dev curl ca-certificates
+  libpqxx-dev libpq-dev postgresql)
 # npm (the dashboard's Chart.js, bundled at build time; n8n and Playwright for the tests): Debian's,
 # unless a Node.js with its own npm is present.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -27,4 +27,6 @@ bash tests/dashboard/run.sh build
 echo "== tests against a real n8n"
 bash tests/real_n8n/run.sh build
 
+echo "== three replicas over one PostgreSQL"; bash tests/replicas/run.sh build
+
 echo "all tests passed in $(( $(date +%s) - start )) s"

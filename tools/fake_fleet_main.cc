@@ -3,8 +3,10 @@
 // tool; never installed as part of the product.
 //
 //   n8n-fleet-fake-fleet --count 10000 --trust trust.json --csv fleet.csv --expected expected.csv
+//   n8n-fleet-fake-fleet --count 300 --latency-ms 150 --request-log requests.log ...
 //
-// Prints "ready" on stdout once every instance listens; at exit, one line of statistics.
+// Prints "ready" on stdout once every instance listens; at exit (SIGTERM/SIGINT), after the
+// request log is written out, one line of statistics.
 
 #include <sys/resource.h>
 
@@ -29,7 +31,8 @@ struct Args {
   int count{0};
   int days_back{7};
   int base_port{0};
-  std::string today, trust, api_key, csv, expected;
+  int latency_ms{0};
+  std::string today, trust, api_key, csv, expected, request_log;
   bool expect_own_audience{false};
 };
 
@@ -123,6 +126,8 @@ int Run(const Args& a) {
   options.base_port = a.base_port;
   options.api_key = a.api_key;
   options.expect_own_audience = a.expect_own_audience;
+  options.latency_ms = a.latency_ms;
+  options.request_log = a.request_log;
   if (!a.today.empty()) {
     options.today = ParseDay(a.today);
     if (!options.today) {
@@ -173,7 +178,9 @@ int Run(const Args& a) {
             << (a.base_port > 0 ? "-" + std::to_string((*fleet)->port(a.count - 1)) : " ...")
             << ", today " << FormatDay((*fleet)->today()) << ", figures from "
             << FormatDay((*fleet)->first_day())
-            << (a.trust.empty() ? ", API key only" : ", token exchange on") << "\n";
+            << (a.trust.empty() ? ", API key only" : ", token exchange on")
+            << (a.latency_ms > 0 ? ", " + std::to_string(a.latency_ms) + " ms latency" : "")
+            << (a.request_log.empty() ? "" : ", requests logged to " + a.request_log) << "\n";
   std::cout << "ready" << std::endl;
 
   int signal = 0;
@@ -211,6 +218,13 @@ int main(int argc, char** argv) {
   app.add_option("--csv", a.csv, "Write the servers import CSV here");
   app.add_option("--expected", a.expected,
                  "Write every served (server, day) figure here (.json for JSON, else CSV)");
+  app.add_option("--latency-ms", a.latency_ms,
+                 "Send each Insights and token exchange answer this many ms after its request "
+                 "(default 0)")
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--request-log", a.request_log,
+                 "Write one line per Insights request here: INSTANCE START END ARRIVAL_MS STATUS "
+                 "(completed at exit)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,9 +1,11 @@
-// n8n-fleet-seed-usage: fills a database created by `n8n-fleet db init` with N servers and D days
-// of pulled usage per server, straight through the Store interface (UpsertServers, then
-// UpsertDailyUsage batches of about 10,000 rows), for benchmarks of what reads them
-// (bench/api_bench.sh). Test and bench tool; never installed as part of the product.
+// n8n-fleet-seed-usage: fills a database created by `n8n-fleet db init` (a SQLite file or a
+// postgresql:// URL) with N servers and D days of pulled usage per server, straight through the
+// Store interface (UpsertServers, then UpsertDailyUsage batches of about 10,000 rows), for
+// benchmarks of what reads them (bench/api_bench.sh, bench/report_bench.sh). Test and bench tool;
+// never installed as part of the product.
 //
 //   n8n-fleet-seed-usage --db HOME/fleet.db --servers 10000 --days 365 --customers 200
+//   n8n-fleet-seed-usage --db postgresql://user@127.0.0.1:5432/fleet --servers 10000
 //
 // Figures are a pure function of (server index, day), so a run can be checked against SQL. Prints
 // one line: "seeded servers=N rows=R days=FROM..TO raw_bytes=B seconds=S rows_per_s=X".
@@ -20,7 +22,7 @@
 
 #include "core/clock.h"
 #include "core/time.h"
-#include "storage/sqlite_store.h"
+#include "storage/open_store.h"
 
 namespace fleet::tools {
 namespace {
@@ -89,9 +91,14 @@ int Run(const Args& a) {
   const Day first = last - (a.days - 1);
 
   // Not created here: `n8n-fleet db init` writes the master key check the CLI and serve need.
-  auto store = storage::OpenSqliteStore({.path = a.db, .create = false});
+  auto location = storage::ParseDatabaseLocation(a.db);
+  if (!location) {
+    std::cerr << "error: --db: " << location.error().message << "\n";
+    return 2;
+  }
+  auto store = storage::OpenStore(*location, /*create=*/false);
   if (!store) {
-    std::cerr << "error: " << store.error().message << "\n";
+    std::cerr << "error: " << location->Scrub(store.error().message) << "\n";
     return 1;
   }
   const auto start = std::chrono::steady_clock::now();
@@ -132,8 +139,8 @@ int Run(const Args& a) {
       }
     }
     if (auto stored = (*store)->UpsertDailyUsage(batch); !stored) {
-      std::cerr << "error: servers " << lo << "-" << hi - 1 << ": " << stored.error().message
-                << "\n";
+      std::cerr << "error: servers " << lo << "-" << hi - 1 << ": "
+                << location->Scrub(stored.error().message) << "\n";
       return 1;
     }
     rows += static_cast<int64_t>(batch.size());
@@ -155,7 +162,9 @@ int Run(const Args& a) {
 int main(int argc, char** argv) {
   fleet::tools::Args a;
   CLI::App app{"Seed servers and daily usage into an n8n-fleet database (bench tool)"};
-  app.add_option("--db", a.db, "The database `n8n-fleet db init` created")->required();
+  app.add_option("--db", a.db,
+                 "The database `n8n-fleet db init` created: a SQLite file or a postgresql:// URL")
+      ->required();
   app.add_option("--servers", a.servers, "Servers to create (default 10000)")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--days", a.days, "Days of usage per server (default 365)")

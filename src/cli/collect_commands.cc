@@ -110,7 +110,7 @@ Result<int> Collect(Context& ctx, const CollectArgs& a) {
   }
   auto lock = collector::CollectLock::Acquire(ctx.db_path());
   if (!lock) return tl::unexpected(lock.error());
-  auto prepared = collector::PrepareRun(store, *request, now);
+  auto prepared = collector::PrepareRun(store, *request, now, {.exclusive = lock->held()});
   if (!prepared) return tl::unexpected(prepared.error());
 
   registry::Authenticator auth(**registry, ctx.clock());

@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "core/text.h"
-#include "storage/sqlite_store.h"
 
 namespace fleet::cli {
 namespace {
@@ -31,10 +30,21 @@ std::string Context::home() const {
   return Env("HOME") + "/.n8n-fleet";
 }
 
-std::string Context::db_path() const {
+std::string Context::db_text() const {
   if (!options_.db.empty()) return options_.db;
   if (auto env = Env("N8N_FLEET_DB"); !env.empty()) return env;
   return home() + "/fleet.db";
+}
+
+Result<storage::DatabaseLocation> Context::location() const {
+  return storage::ParseDatabaseLocation(db_text());
+}
+
+std::string Context::db_path() const {
+  if (auto parsed = location()) return parsed->display();
+  std::string text = db_text();
+  size_t scheme = text.find("://");  // an unsupported URL: its scheme only, never its password
+  return scheme == std::string::npos ? text : text.substr(0, scheme) + "://...";
 }
 
 std::string Context::default_server_url() const { return Env("N8N_SERVER_URL"); }
@@ -87,14 +97,10 @@ Result<void> Context::EnsureHome() const {
 
 Result<storage::Store*> Context::OpenStore() {
   if (store_) return store_.get();
-  std::string path = db_path();
-  if (path.rfind("postgresql://", 0) == 0 || path.rfind("postgres://", 0) == 0) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "PostgreSQL databases are not supported by this version yet; use a SQLite "
-                     "file path for --db / N8N_FLEET_DB");
-  }
+  auto where = location();
+  if (!where) return tl::unexpected(where.error());
   if (auto ok = EnsureHome(); !ok) return tl::unexpected(ok.error());
-  auto store = storage::OpenSqliteStore({.path = path, .create = true, .busy_timeout_ms = 5000});
+  auto store = storage::OpenStore(*where, /*create=*/true);
   if (!store) return tl::unexpected(store.error());
   store_ = std::move(*store);
   return store_.get();
@@ -108,7 +114,20 @@ void Context::CloseStore() {
 Result<registry::Registry*> Context::OpenRegistry() {
   if (registry_) return registry_.get();
   if (auto ok = EnsureHome(); !ok) return tl::unexpected(ok.error());
-  bool db_existed = std::filesystem::exists(db_path());
+  auto where = location();
+  if (!where) return tl::unexpected(where.error());
+  // A new master key is made only for a new database: for SQLite one whose file does not exist
+  // yet, for PostgreSQL one that holds no master key check (nothing was sealed into it).
+  bool db_existed = false;
+  if (where->backend == storage::DatabaseLocation::Backend::kSqlite) {
+    db_existed = std::filesystem::exists(where->target);
+  } else {
+    auto store = OpenStore();
+    if (!store) return tl::unexpected(store.error());
+    auto sealed = registry::Registry::HasMasterKeyCheck(**store);
+    if (!sealed) return tl::unexpected(sealed.error());
+    db_existed = *sealed;
+  }
   std::string env_key = Env("N8N_FLEET_MASTER_KEY");
   auto key = crypto::LoadMasterKey(home(), env_key.empty() ? nullptr : env_key.c_str(),
                                    /*create=*/!db_existed);

@@ -12,6 +12,7 @@
 #include "crypto/sealer.h"
 #include "n8n/http.h"
 #include "registry/registry.h"
+#include "storage/open_store.h"
 #include "storage/store.h"
 
 namespace fleet::cli {
@@ -46,6 +47,11 @@ class Context {
   const GlobalOptions& options() const { return options_; }
 
   std::string home() const;
+  // The database as given (--db, env N8N_FLEET_DB, default <home>/fleet.db), parsed:
+  // kInvalidArgument for an empty one or an unsupported URL scheme.
+  Result<storage::DatabaseLocation> location() const;
+  // The database for messages, locks and SQLite file operations: the file path, or the
+  // PostgreSQL URL with its password redacted (open it with location()).
   std::string db_path() const;
   // The service's configuration file: env N8N_FLEET_CONFIG, else <home>/config.toml if it
   // exists, else "" (defaults only). `serve --config` overrides it.
@@ -67,6 +73,7 @@ class Context {
 
  private:
   Result<void> EnsureHome() const;
+  std::string db_text() const;  // as given, password included
 
   GlobalOptions options_;
   Output& out_;

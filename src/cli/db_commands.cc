@@ -2,10 +2,14 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/time.h"
 #include "service/config.h"
+#include "storage/copy_to_postgres.h"
+#include "storage/open_store.h"
 #include "storage/sqlite_store.h"
 
 namespace fs = std::filesystem;
@@ -13,10 +17,23 @@ namespace fs = std::filesystem;
 namespace fleet::cli {
 namespace {
 
+using Backend = storage::DatabaseLocation::Backend;
+
 struct DbArgs {
   std::string path;
+  std::string to;  // db migrate --to
   bool json{false}, force{false};
 };
+
+// File-level commands work on SQLite files only; on PostgreSQL its own tools do the job.
+Result<void> RequireSqlite(Context& ctx, const std::string& command, const std::string& instead) {
+  auto where = ctx.location();
+  if (!where) return tl::unexpected(where.error());
+  if (where->backend == Backend::kSqlite) return {};
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "`db " + command + "` works on SQLite database files, and " + ctx.db_path() +
+                       " is PostgreSQL: " + instead);
+}
 
 std::string Stamp(int64_t now) {
   std::string iso = FormatTimestamp(now);  // 2026-11-24T16:05:00Z
@@ -33,9 +50,9 @@ Result<int> Init(Context& ctx, const DbArgs& a) {
   auto status = (*registry)->store().Status();
   if (!status) return tl::unexpected(status.error());
   if (a.json) {
-    ctx.out().Json({{"database", status->location}, {"schema_version", status->schema_version}});
+    ctx.out().Json({{"database", ctx.db_path()}, {"schema_version", status->schema_version}});
   } else {
-    ctx.out().Success("Database ready: " + status->location + " (schema version " +
+    ctx.out().Success("Database ready: " + ctx.db_path() + " (schema version " +
                       std::to_string(status->schema_version) + ")");
   }
   return kExitOk;
@@ -51,9 +68,13 @@ Result<int> Status(Context& ctx, const DbArgs& a) {
     if (s.name == "master key" && s.source != "default") key_source = s.source;
   }
   std::string encryption = "API keys sealed with XSalsa20-Poly1305 (libsodium secretbox)";
+  auto where = ctx.location();
+  if (!where) return tl::unexpected(where.error());
+  // The location as this command resolved it (a PostgreSQL URL with its password redacted).
+  std::string backend(where->backend_name());
   if (a.json) {
-    ctx.out().Json({{"backend", status->backend},
-                    {"path", status->location},
+    ctx.out().Json({{"backend", backend},
+                    {"path", ctx.db_path()},
                     {"size_bytes", status->size_bytes},
                     {"schema_version", status->schema_version},
                     {"servers", status->servers},
@@ -63,19 +84,27 @@ Result<int> Status(Context& ctx, const DbArgs& a) {
                     {"master_key", key_source}});
     return kExitOk;
   }
-  ctx.out().Table({"Setting", "Value"}, {{"Backend", status->backend},
-                                         {"Path", status->location},
-                                         {"Size", std::to_string(status->size_bytes) + " bytes"},
-                                         {"Schema version", std::to_string(status->schema_version)},
-                                         {"Servers", std::to_string(status->servers)},
-                                         {"API keys", std::to_string(status->api_keys)},
-                                         {"Links", std::to_string(status->links)},
-                                         {"Encryption", encryption},
-                                         {"Master key", key_source}});
+  ctx.out().Table({"Setting", "Value"},
+                  {{"Backend", backend},
+                   {where->backend == Backend::kSqlite ? "Path" : "URL", ctx.db_path()},
+                   {"Size", std::to_string(status->size_bytes) + " bytes"},
+                   {"Schema version", std::to_string(status->schema_version)},
+                   {"Servers", std::to_string(status->servers)},
+                   {"API keys", std::to_string(status->api_keys)},
+                   {"Links", std::to_string(status->links)},
+                   {"Encryption", encryption},
+                   {"Master key", key_source}});
   return kExitOk;
 }
 
 Result<int> Backup(Context& ctx, const DbArgs& a) {
+  if (auto ok = RequireSqlite(ctx, "backup",
+                              "back it up with pg_dump (e.g. pg_dump --format=custom "
+                              "--file=fleet.dump '" +
+                                  ctx.db_path() + "')");
+      !ok) {
+    return tl::unexpected(ok.error());
+  }
   auto store = ctx.OpenStore();
   if (!store) return tl::unexpected(store.error());
   std::string destination = a.path;
@@ -100,6 +129,13 @@ Result<int> Backup(Context& ctx, const DbArgs& a) {
 // Validates the backup, checks that this home's master key opens it, keeps a copy of the
 // current database, then swaps the file in.
 Result<int> Restore(Context& ctx, const DbArgs& a) {
+  if (auto ok = RequireSqlite(ctx, "restore",
+                              "restore a pg_dump archive with pg_restore (e.g. pg_restore --clean "
+                              "--dbname='" +
+                                  ctx.db_path() + "' fleet.dump)");
+      !ok) {
+    return tl::unexpected(ok.error());
+  }
   if (!fs::exists(a.path)) {
     return MakeError(ErrorCode::kNotFound, "no backup file at " + a.path);
   }
@@ -152,6 +188,12 @@ Result<int> Restore(Context& ctx, const DbArgs& a) {
 }
 
 Result<int> Compact(Context& ctx, const DbArgs& a) {
+  if (auto ok = RequireSqlite(ctx, "compact",
+                              "PostgreSQL reclaims space with VACUUM (autovacuum runs it; run "
+                              "VACUUM (ANALYZE) in psql to force it)");
+      !ok) {
+    return tl::unexpected(ok.error());
+  }
   if (auto store = ctx.OpenStore(); !store) return tl::unexpected(store.error());
   ctx.CloseStore();
   auto sizes = storage::CompactSqlite(ctx.db_path());
@@ -161,6 +203,122 @@ Result<int> Compact(Context& ctx, const DbArgs& a) {
   } else {
     ctx.out().Success("Compacted " + ctx.db_path() + ": " + std::to_string(sizes->first) + " -> " +
                       std::to_string(sizes->second) + " bytes");
+  }
+  return kExitOk;
+}
+
+// Copies the SQLite database (--db or the default) into the PostgreSQL one at --to, verifies
+// the copy and prints what was copied. Both must open under this home's master key: secrets are
+// copied sealed.
+Result<int> Migrate(Context& ctx, const DbArgs& a) {
+  auto source = ctx.location();
+  if (!source) return tl::unexpected(source.error());
+  if (source->backend != Backend::kSqlite) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "`db migrate` copies a SQLite database into PostgreSQL, and the current "
+                     "database " +
+                         ctx.db_path() + " is PostgreSQL already: name the SQLite file with --db");
+  }
+  auto target = storage::ParseDatabaseLocation(a.to);
+  if (!target) return tl::unexpected(target.error());
+  if (target->backend != Backend::kPostgres) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--to must be a postgresql://user@host:port/database URL");
+  }
+  if (!fs::exists(source->target)) {
+    return MakeError(ErrorCode::kNotFound, "no SQLite database at " + source->target +
+                                               " to migrate (set --db or N8N_FLEET_DB)");
+  }
+  if (auto registry = ctx.OpenRegistry(); !registry) return tl::unexpected(registry.error());
+  ctx.CloseStore();
+  {
+    // Creates the target's tables and checks (or records) this master key there, so a target
+    // sealed under another key is refused before anything is copied.
+    GlobalOptions staged = ctx.options();
+    staged.db = target->target;
+    Context check(staged, ctx.out(), ctx.clock());
+    if (auto ok = check.OpenRegistry(); !ok) {
+      return tl::unexpected(
+          WithContext(ok.error(), "refusing to migrate into " + target->display()));
+    }
+  }
+  std::optional<ProgressBar> progress;
+  storage::CopyToPostgresOptions options;
+  options.sqlite_path = source->target;
+  options.postgres_url = target->target;
+  options.progress = [&](int64_t copied, int64_t total) {
+    if (!progress) progress.emplace("migrate", total, !a.json);
+    progress->Update(copied, 0);
+  };
+  auto report = storage::CopySqliteToPostgres(options);
+  if (progress) progress->Finish();
+  if (!report) {
+    Error error = report.error();
+    error.message = target->Scrub(error.message);
+    return tl::unexpected(error);
+  }
+  int64_t rows = 0;
+  for (const auto& t : report->tables) rows += t.source_rows;
+  if (a.json) {
+    nlohmann::json tables = nlohmann::json::array(), months = nlohmann::json::array();
+    for (const auto& t : report->tables) {
+      tables.push_back({{"table", t.table},
+                        {"source_rows", t.source_rows},
+                        {"target_rows", t.target_rows},
+                        {"equal", t.source_rows == t.target_rows}});
+    }
+    for (const auto& m : report->months) {
+      months.push_back({{"month", m.month},
+                        {"source", m.source},
+                        {"source_rows", m.source_rows},
+                        {"source_total", m.source_total},
+                        {"source_failed", m.source_failed},
+                        {"target_rows", m.target_rows},
+                        {"target_total", m.target_total},
+                        {"target_failed", m.target_failed},
+                        {"equal", m.equal()}});
+    }
+    ctx.out().Json({{"source", source->display()},
+                    {"target", target->display()},
+                    {"rows", rows},
+                    {"verified", report->verified},
+                    {"committed", report->verified},
+                    {"tables", tables},
+                    {"months", months}});
+  } else {
+    auto verdict = [](bool equal) { return std::string(equal ? "ok" : "MISMATCH"); };
+    std::vector<std::vector<std::string>> table_rows;
+    for (const auto& t : report->tables) {
+      table_rows.push_back({t.table, std::to_string(t.source_rows), std::to_string(t.target_rows),
+                            verdict(t.source_rows == t.target_rows)});
+    }
+    ctx.out().Table({"Table", "SQLite rows", "PostgreSQL rows", "Check"}, table_rows);
+    std::vector<std::vector<std::string>> month_rows;
+    auto pair = [](int64_t source, int64_t target) {
+      return source == target ? std::to_string(source)
+                              : std::to_string(source) + " vs " + std::to_string(target);
+    };
+    for (const auto& m : report->months) {
+      month_rows.push_back({m.month, m.source, pair(m.source_rows, m.target_rows),
+                            pair(m.source_total, m.target_total),
+                            pair(m.source_failed, m.target_failed), verdict(m.equal())});
+    }
+    if (!month_rows.empty()) {
+      ctx.out().Line("");
+      ctx.out().Table({"Month", "Source", "Days", "Total", "Failed", "Check"}, month_rows);
+    }
+  }
+  if (!report->verified) {
+    return MakeError(ErrorCode::kCorrupt,
+                     "the copy in " + target->display() + " does not match " + source->target +
+                         " (see the MISMATCH rows); it was rolled back, nothing was committed. "
+                         "Does the PostgreSQL database hold other data? Migrate into an empty one");
+  }
+  if (!a.json) {
+    ctx.out().Success("Copied " + std::to_string(rows) + " rows from " + source->target + " into " +
+                      target->display() + "; row counts and monthly totals verified");
+    ctx.out().Line("Use it with --db '" + target->display() +
+                   "' or N8N_FLEET_DB (this home's master key opens its secrets)");
   }
   return kExitOk;
 }
@@ -240,6 +398,12 @@ void AddDbCommands(CLI::App& app, Context& ctx, Action& action) {
   auto* compact = group->add_subcommand("compact", "Reclaim free space (VACUUM)");
   compact->add_flag("--json", a->json, "JSON output");
   bind(compact, Compact);
+  auto* migrate =
+      group->add_subcommand("migrate", "Copy this SQLite database into PostgreSQL and verify it");
+  migrate->add_option("--to", a->to, "The PostgreSQL database: postgresql://user@host:port/db")
+      ->required();
+  migrate->add_flag("--json", a->json, "JSON output");
+  bind(migrate, Migrate);
   auto* import = group->add_subcommand("import-n8n-deploy",
                                        "Import servers, API keys and links from n8n-deploy");
   import->add_option("path", a->path, "n8n-deploy's database file (n8n-deploy.db)")->required();

@@ -73,13 +73,19 @@ Result<int> Serve(Context& ctx, const ServeArgs& a) {
 
   service::Metrics metrics;
   std::string db_path = ctx.db_path();
-  service::StorePool stores(
-      [db_path]() { return storage::OpenSqliteStore({.path = db_path, .create = false}); },
-      static_cast<size_t>(config.http_threads) + 1);
+  auto open_db = [location = ctx.location()]() -> Result<std::unique_ptr<storage::Store>> {
+    if (!location) return tl::unexpected(location.error());
+    return storage::OpenStore(*location, /*create=*/false);
+  };
+  service::StorePool stores(open_db, static_cast<size_t>(config.http_threads) + 1);
 
   service::Scheduler* scheduler_ptr = nullptr;
   service::LocalRunnerOptions runner_options;
   runner_options.database_path = db_path;
+  runner_options.open_store = open_db;
+  runner_options.lease_seconds = config.lease_seconds;
+  runner_options.claim_servers = config.claim_servers;
+  runner_options.poll = std::chrono::seconds(config.poll_seconds);
   runner_options.engine.concurrency = config.concurrency;
   runner_options.engine.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
   runner_options.on_attempt = [&](const FetchAttempt& attempt) {

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "collector/store_sink.h"
+#include "collector/work.h"
 
 namespace fleet::collector {
 namespace {
@@ -123,8 +125,34 @@ Result<std::vector<Gap>> FindGaps(storage::Store& store, Day from, Day to,
   return gaps;
 }
 
-Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& request,
-                               int64_t now) {
+namespace {
+
+// Ends a run left running: its unclaimed servers are cancelled and it is closed as interrupted
+// (servers another collector still holds finish under their lease; the run stays interrupted).
+Result<void> Interrupt(storage::Store& store, CollectionRun run, int64_t now) {
+  if (auto cancelled = store.CancelWork(run.id, now); !cancelled) {
+    return tl::unexpected(cancelled.error());
+  }
+  auto closed = store.CloseRunIfDone(run.id, now);
+  if (!closed) return tl::unexpected(closed.error());
+  if (*closed) return {};
+  run.status = RunStatus::kInterrupted;
+  run.finished_at = now;
+  return store.FinishRun(run);
+}
+
+std::vector<storage::WorkItem> ItemsOf(const std::vector<ServerJob>& jobs) {
+  std::vector<storage::WorkItem> items;
+  for (const auto& job : jobs) {
+    for (Day d : job.days) items.push_back({job.server.name, FormatDay(d)});
+  }
+  return items;
+}
+
+}  // namespace
+
+Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& request, int64_t now,
+                               const PrepareOptions& prepare) {
   Day today = DayOf(now);
   if (auto ok = ValidateRequest(request, today); !ok) return tl::unexpected(ok.error());
   auto servers = SelectServers(store, request);
@@ -132,21 +160,43 @@ Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& r
   auto jobs = PlanJobs(store, *servers, request, today);
   if (!jobs) return tl::unexpected(jobs.error());
 
-  // Runs left "running" were interrupted (the caller holds the lock: nobody else is collecting).
-  if (auto runs = store.ListRuns(1000)) {
-    for (auto run : *runs) {
-      if (run.status != RunStatus::kRunning) continue;
-      run.status = RunStatus::kInterrupted;
-      (void)store.FinishRun(run);
-    }
-  }
   PreparedRun prepared;
   for (const auto& job : *jobs) prepared.server_days += static_cast<int64_t>(job.days.size());
   prepared.run.started_at = now;
   prepared.run.description = Describe(request, jobs->size(), prepared.server_days);
-  auto id = store.CreateRun(prepared.run);
-  if (!id) return tl::unexpected(id.error());
-  prepared.run.id = *id;
+  auto created = store.Transaction([&]() -> Result<void> {
+    // Writing this row first makes concurrent creators (other processes) take turns: each then
+    // sees the runs the others created.
+    if (auto ok = store.SetMeta("run_created_at", std::to_string(now)); !ok) return ok;
+    auto id = store.CreateRun(prepared.run);
+    if (!id) return tl::unexpected(id.error());
+    prepared.run.id = *id;
+    if (!request.slot.empty()) {  // first: a taken slot is not "busy", it is done
+      auto taken = store.ClaimSlot(request.slot, *id, now);
+      if (!taken) return tl::unexpected(taken.error());
+      if (!*taken) {
+        return MakeError(ErrorCode::kAlreadyExists,
+                         "the run for " + request.slot + " was already started");
+      }
+    }
+    auto runs = store.ListRuns(100);
+    if (!runs) return tl::unexpected(runs.error());
+    for (const auto& run : *runs) {
+      if (run.status != RunStatus::kRunning || run.id == *id) continue;
+      if (!prepare.exclusive) {
+        auto progress = store.GetWorkProgress(run.id, now);
+        if (!progress) return tl::unexpected(progress.error());
+        if (progress->servers_leased > 0 || run.started_at > now - prepare.lease_seconds) {
+          return MakeError(ErrorCode::kFailedPrecondition,
+                           "collection run " + std::to_string(run.id) +
+                               " is in progress; try again when it has finished");
+        }
+      }
+      if (auto ok = Interrupt(store, run, now); !ok) return ok;
+    }
+    return store.EnqueueWork(*id, ItemsOf(*jobs));
+  });
+  if (!created) return tl::unexpected(created.error());
   prepared.jobs = std::move(*jobs);
   return prepared;
 }
@@ -154,68 +204,84 @@ Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& r
 Result<RunReport> ExecuteRun(PreparedRun prepared, storage::Store& store,
                              registry::Authenticator& auth, n8n::HttpTransport& transport,
                              const Clock& clock, const RunOptions& options) {
-  RunReport report;
-  report.run = prepared.run;
-  CollectionRun& run = report.run;
+  const int64_t id = prepared.run.id;
+  WorkOptions work;
+  work.owner = options.owner.empty() ? NewWorkerId() : options.owner;
+  work.run_id = id;
+  work.lease_seconds = options.lease_seconds;
+  work.claim_servers = options.claim_servers;
+  work.engine = options.engine;
+  work.stop = options.stop;
+  work.on_attempt = options.on_attempt;
+  auto stopped = [&] { return options.stop && options.stop->load(); };
 
-  // Keeps the attempts that failed (for retries) on their way to the store.
-  class Recorder final : public ResultSink {
-   public:
-    Recorder(ResultSink& inner, RunReport& report, const RunOptions& options)
-        : inner_(inner), report_(report), options_(options) {}
-    void Accept(ServerOutcome outcome) override {
-      for (const auto& day : outcome.days) {
-        if (options_.on_attempt) options_.on_attempt(day.attempt);
-        if (day.attempt.outcome != "ok" && !day.unrecoverable) {
-          report_.failures.push_back(day.attempt);
-        }
-      }
-      inner_.Accept(std::move(outcome));
+  WorkReport done;
+  std::optional<Error> write_error;
+  std::optional<CollectionRun> closed;
+  while (true) {
+    auto drained = DrainWork(store, auth, transport, clock, work);
+    if (!drained) {
+      write_error = drained.error();
+      break;
     }
-
-   private:
-    ResultSink& inner_;
-    RunReport& report_;
-    const RunOptions& options_;
-  };
-  StoreSink sink(store, run.id);
-  Recorder recorder(sink, report, options);
-  EngineOptions engine_options = options.engine;
-  if (options.stop) {
-    const std::atomic<bool>* stop = options.stop;
-    auto outer = engine_options.stop;
-    engine_options.stop = [stop, outer] { return stop->load() || (outer && outer()); };
+    Accumulate(done, *drained);
+    if (stopped()) break;
+    auto close = store.CloseRunIfDone(id, clock.NowUnixSeconds());
+    if (!close) return tl::unexpected(close.error());
+    if (*close) {
+      closed = std::move(*close);
+      break;
+    }
+    auto run = store.GetRun(id);
+    if (!run) return tl::unexpected(run.error());
+    if (run->status != RunStatus::kRunning) break;  // another collector closed it
+    // Other collectors hold some of its servers: wait for them (or for their leases to expire).
+    auto until = std::chrono::steady_clock::now() + options.poll;
+    while (std::chrono::steady_clock::now() < until && !stopped()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
-  Engine engine(transport, auth, clock, engine_options);
-  report.stats = engine.Run(prepared.jobs, recorder);
-  sink.Flush();
-
-  run.finished_at = clock.NowUnixSeconds();
-  run.servers_attempted = static_cast<int64_t>(prepared.jobs.size());
-  run.servers_succeeded = report.stats.servers_ok;
-  run.servers_failed = report.stats.servers_failed;
-  run.days_stored = sink.days_stored();
-  report.days_stored = sink.days_stored();
-  report.days_failed = sink.days_failed();
-  report.days_unrecoverable = sink.days_unrecoverable();
-  bool wrote = !sink.write_error().has_value();
-  bool stopped = options.stop && options.stop->load();
-  if (!wrote || (report.stats.servers_ok == 0 && report.stats.servers_failed > 0 && !stopped)) {
-    run.status = RunStatus::kFailed;
-  } else if (stopped) {
-    run.status = RunStatus::kInterrupted;
-  } else if (report.stats.servers_failed > 0) {
-    run.status = RunStatus::kPartial;
-  } else {
-    run.status = RunStatus::kSucceeded;
+  int64_t now = clock.NowUnixSeconds();
+  if (!closed && (stopped() || write_error)) {
+    auto run = store.GetRun(id);
+    if (!run) return tl::unexpected(run.error());
+    if (run->status == RunStatus::kRunning) {
+      if (auto ok = Interrupt(store, *run, now); !ok) return tl::unexpected(ok.error());
+    }
+    if (write_error) {
+      auto failed = store.GetRun(id);
+      if (failed) {
+        failed->status = RunStatus::kFailed;
+        (void)store.FinishRun(*failed);
+      }
+      return tl::unexpected(WithContext(*write_error, "run " + std::to_string(id)));
+    }
   }
-  if (auto ok = store.FinishRun(run); !ok) return tl::unexpected(ok.error());
-  if (!wrote) return tl::unexpected(WithContext(*sink.write_error(), "storing the figures"));
+  RunReport report;
+  auto run = store.GetRun(id);
+  if (!run) return tl::unexpected(run.error());
+  report.run = *run;
+  report.stats = done.stats;
+  report.days_stored = done.days_stored;
+  report.days_failed = done.days_failed;
+  report.days_unrecoverable = done.days_unrecoverable;
+  if (stopped()) {
+    // Servers never started: those this process left (in a claim) and those nobody claimed.
+    auto progress = store.GetWorkProgress(id, now);
+    if (!progress) return tl::unexpected(progress.error());
+    report.stats.servers_not_started = progress->servers_cancelled;
+  }
+  auto failures = RunFailures(store, id);
+  if (!failures) return tl::unexpected(failures.error());
+  report.failures = std::move(*failures);
   return report;
 }
 
 Result<CollectLock> CollectLock::Acquire(const std::string& database_path,
                                          const std::string& purpose) {
+  if (database_path.rfind("postgresql://", 0) == 0 || database_path.rfind("postgres://", 0) == 0) {
+    return CollectLock(-1);  // collectors share a PostgreSQL database through leases
+  }
   std::string path = database_path + "." + purpose + ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return MakeError(ErrorCode::kIo, "cannot open the lock file " + path);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -28,6 +29,9 @@ struct CollectionRequest {
   std::vector<Day> days{};
   bool backfill{false};
   std::string origin{"cli"};  // who asked: "cli", "schedule", "api"; goes into the description
+  // A decision to take once across processes (e.g. "daily:2026-11-24"): the run is created only
+  // if nobody took the slot before (else kAlreadyExists). "" = none.
+  std::string slot{};
 };
 
 // Checks a request against `today` (explicit days must have begun; at most ten years).
@@ -60,10 +64,19 @@ struct PreparedRun {
   int64_t server_days{};
 };
 
-// Plans the request and creates its run row. Runs still marked running are marked interrupted
-// first: call this only while holding the database's CollectLock.
-Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& request,
-                               int64_t now);
+struct PrepareOptions {
+  // The caller holds the database's CollectLock (SQLite): nobody else is collecting, so runs
+  // still marked running were interrupted. Without it (PostgreSQL, where several collectors
+  // share the work), a running run is in progress (kFailedPrecondition) while any of its servers
+  // is leased or it began less than `lease_seconds` ago; older ones are interrupted.
+  bool exclusive{true};
+  int64_t lease_seconds{300};
+};
+
+// Plans the request, creates its run row and queues its (server, day) items (Store::EnqueueWork)
+// in one transaction, after dealing with runs still marked running (see PrepareOptions).
+Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& request, int64_t now,
+                               const PrepareOptions& prepare = {});
 
 struct RunReport {
   CollectionRun run{};  // as finished
@@ -76,6 +89,11 @@ struct RunReport {
 
 struct RunOptions {
   EngineOptions engine{};
+  std::string owner{};  // this collector's name in the work queue; "" = NewWorkerId()
+  int64_t lease_seconds{300};
+  int claim_servers{0};  // servers per claim; 0 = twice the engine's concurrency
+  // While other collectors hold some of the run's servers: how often to look again.
+  std::chrono::milliseconds poll{std::chrono::seconds(1)};
   // Set (from another thread) to stop starting servers: servers in flight finish, what arrived
   // is stored and the run is marked interrupted.
   const std::atomic<bool>* stop{nullptr};
@@ -83,15 +101,20 @@ struct RunOptions {
   std::function<void(const FetchAttempt&)> on_attempt{};
 };
 
-// Executes a prepared run: fetches, stores in batches, finishes the run row (succeeded, partial,
-// failed or interrupted). An error only when the figures could not be stored.
+// Executes a prepared run through the work queue: claims its servers (other collectors may claim
+// some too), fetches, stores in batches, and returns once the run is closed (succeeded, partial,
+// failed; interrupted when `stop` was set: its unclaimed servers are cancelled). The counters of
+// the report are this process's; the run's are everyone's. An error only when the figures could
+// not be stored.
 Result<RunReport> ExecuteRun(PreparedRun prepared, storage::Store& store,
                              registry::Authenticator& auth, n8n::HttpTransport& transport,
                              const Clock& clock, const RunOptions& options);
 
-// One collection at a time per database: a second `collect` (or service) would fetch twice.
-// An advisory lock (flock) on "<database>.<purpose>.lock" ("collect" per run, "serve" for a
-// service's lifetime: one scheduler per database); released when the object goes.
+// One collection at a time per SQLite database: a second `collect` (or service) would fetch
+// twice. An advisory lock (flock) on "<database>.<purpose>.lock" ("collect" per run, "serve" for
+// a service's lifetime: one scheduler per database); released when the object goes. On
+// PostgreSQL (a postgresql:// location) collectors share the work through leases instead and
+// the lock is not held (held() is false).
 class CollectLock {
  public:
   // kFailedPrecondition (naming the lock file and `purpose`) when another process holds it.
@@ -102,6 +125,8 @@ class CollectLock {
   CollectLock(const CollectLock&) = delete;
   CollectLock& operator=(const CollectLock&) = delete;
   ~CollectLock();
+
+  bool held() const { return fd_ >= 0; }
 
  private:
   explicit CollectLock(int fd) : fd_(fd) {}

@@ -3,6 +3,14 @@
 namespace fleet::collector {
 
 void StoreSink::Accept(ServerOutcome outcome) {
+  if (!owner_.empty()) {
+    Unit unit{outcome.server, {}};
+    for (const auto& day : outcome.days) {
+      std::string state = day.figures ? "done" : day.unrecoverable ? "unrecoverable" : "failed";
+      unit.days.push_back({FormatDay(day.day), std::move(state)});
+    }
+    units_.push_back(std::move(unit));
+  }
   for (auto& day : outcome.days) {
     day.attempt.run_id = run_id_;
     if (day.figures) {
@@ -28,14 +36,24 @@ void StoreSink::Accept(ServerOutcome outcome) {
 }
 
 void StoreSink::Flush() {
-  if (rows_.empty() && attempts_.empty() && unrecoverable_.empty()) return;
+  if (rows_.empty() && attempts_.empty() && unrecoverable_.empty() && units_.empty()) return;
+  int64_t lost = 0;
   auto written = store_.Transaction([&]() -> Result<void> {
+    lost = 0;
     if (auto ok = store_.UpsertDailyUsage(rows_); !ok) return ok;
     for (const auto& day : unrecoverable_) {
       if (auto ok = store_.MarkUnrecoverable(day); !ok) return ok;
     }
-    return store_.RecordAttempts(attempts_);
+    if (auto ok = store_.RecordAttempts(attempts_); !ok) return ok;
+    for (const auto& unit : units_) {
+      auto finished = store_.FinishWork(owner_, run_id_, unit.server, unit.days);
+      if (finished) continue;
+      if (finished.error().code != ErrorCode::kFailedPrecondition) return finished;
+      ++lost;  // another collector holds it now; the figures are as good as theirs
+    }
+    return {};
   });
+  if (written) lost_leases_ += lost;
   if (written) {
     days_stored_ += static_cast<int64_t>(rows_.size());
     days_unrecoverable_ += static_cast<int64_t>(unrecoverable_.size());
@@ -47,6 +65,7 @@ void StoreSink::Flush() {
   rows_.clear();
   attempts_.clear();
   unrecoverable_.clear();
+  units_.clear();
   pending_servers_ = 0;
 }
 

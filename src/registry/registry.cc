@@ -36,6 +36,12 @@ Result<ApiKey> DescribeApiKeySecret(const std::string& secret) {
   return key;
 }
 
+Result<bool> Registry::HasMasterKeyCheck(storage::Store& store) {
+  auto check = store.GetMeta(kMasterKeyCheckMeta);
+  if (!check) return tl::unexpected(check.error());
+  return check->has_value();
+}
+
 Result<void> Registry::VerifyMasterKey() {
   auto check = store_.GetMeta(kMasterKeyCheckMeta);
   if (!check) return tl::unexpected(check.error());

@@ -46,6 +46,9 @@ class Registry {
   // Checks the master key against the value sealed in the database on first use; a database
   // sealed under another key is refused with kPermissionDenied and never written to.
   [[nodiscard]] Result<void> VerifyMasterKey();
+  // Whether `store` holds a master key check, i.e. secrets may have been sealed into it: a new
+  // master key must then never be generated for it.
+  static Result<bool> HasMasterKeyCheck(storage::Store& store);
 
   Result<Server> CreateServer(const ServerSpec& spec);
   Result<Server> UpdateServer(const ServerSpec& spec);

@@ -40,6 +40,9 @@ const std::vector<Option>& Options() {
       {"log_level", &ServiceConfig::log_level},
       {"http_threads", &ServiceConfig::http_threads, 1, 256},
       {"max_body_bytes", &ServiceConfig::max_body_bytes, 1024, kGiB},
+      {"lease_seconds", &ServiceConfig::lease_seconds, 5, 86400},
+      {"claim_servers", &ServiceConfig::claim_servers, 0, 100000},
+      {"poll_seconds", &ServiceConfig::poll_seconds, 1, 3600},
   };
   return options;
 }

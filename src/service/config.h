@@ -29,6 +29,12 @@ struct ServiceConfig {
   std::string log_level{"info"};   // debug, info, warn or error
   int http_threads{8};
   int64_t max_body_bytes{1048576};
+  // The work queue (several services over one PostgreSQL database): how long a claimed server
+  // stays leased without renewal (a crashed service's servers are claimed again after it), how
+  // many servers one claim takes, and how often an idle service looks for work.
+  int lease_seconds{300};
+  int claim_servers{0};  // 0 = twice `concurrency`
+  int poll_seconds{2};
 };
 
 // One option as merged, for `env`: source is "default", "file PATH" or "flag --x".

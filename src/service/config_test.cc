@@ -41,7 +41,7 @@ TEST_F(ConfigTest, DefaultsWithoutFileOrFlags) {
   EXPECT_EQ(loaded->config.concurrency, 64);
   EXPECT_EQ(loaded->config.max_body_bytes, 1048576);
   EXPECT_TRUE(loaded->config.backfill);
-  ASSERT_EQ(loaded->entries.size(), 15u);
+  ASSERT_EQ(loaded->entries.size(), 18u);
   EXPECT_EQ(loaded->entries[0].name, "listen");
   EXPECT_EQ(loaded->entries[0].value, "127.0.0.1:8080");
   EXPECT_EQ(loaded->entries[0].source, "default");

@@ -61,6 +61,7 @@ void Scheduler::Run() {
         kind = Kind::kDaily;
         request.backfill = options_.backfill;
         request.origin = "schedule";
+        request.slot = "daily:" + FormatDay(DayOf(slot));
       } else if (retry_due_ && *retry_due_ <= now) {
         kind = Kind::kRetry;
         request = std::move(retry_batches_.front());
@@ -93,6 +94,12 @@ void Scheduler::StartDaily(int64_t now, int64_t slot, const collector::Collectio
     Note(LogLevel::kInfo, "daily collection started",
          {{"run", *id}, {"backfill", request.backfill}});
     AwaitLocked(*id);
+  } else if (id.error().code == ErrorCode::kAlreadyExists) {
+    // Another service on this database started today's run: it retries its failures too.
+    last_slot_day_ = DayOf(slot);
+    daily_not_before_ = 0;
+    Note(LogLevel::kInfo, "daily collection already started by another service",
+         {{"reason", id.error().message}});
   } else if (id.error().code == ErrorCode::kFailedPrecondition) {
     daily_not_before_ = now + options_.busy_retry_seconds;
     Note(LogLevel::kInfo, "daily collection waits: the runner is busy",

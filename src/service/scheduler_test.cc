@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <set>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -30,6 +32,10 @@ class FakeRunner final : public CollectionRunner {
     int64_t now = clock_.NowUnixSeconds();
     bool busy = now < busy_until || running_id_.has_value();
     calls.push_back({now, request, !busy});
+    if (!busy && !request.slot.empty() && !slots_taken.insert(request.slot).second) {
+      calls.back().accepted = false;
+      return MakeError(ErrorCode::kAlreadyExists, "the run for " + request.slot + " was started");
+    }
     if (busy) return MakeError(ErrorCode::kFailedPrecondition, "collection run 7 is in progress");
     if (request.origin == "retry" && refuse_retries) {
       calls.back().accepted = false;
@@ -61,6 +67,7 @@ class FakeRunner final : public CollectionRunner {
   int64_t duration{0};
   int64_t busy_until{0};
   bool refuse_retries{false};
+  std::set<std::string> slots_taken{};  // as the database's schedule slots: one run per slot
   std::function<std::vector<FetchAttempt>(const collector::CollectionRequest&)> failures_for{};
   std::vector<Call> calls;
 
@@ -166,6 +173,27 @@ TEST_F(SchedulerTest, RunsOnceADayAtTheConfiguredMinute) {
   EXPECT_LE(max_heartbeat_age_, 60);
   EXPECT_GT(waiter_->waits, 5 * 24 * 60 - 10);  // woke at least once a minute
   EXPECT_EQ(scheduler_->next_run_at(), At("2026-11-29T01:30:00Z"));
+}
+
+TEST_F(SchedulerTest, NamesTheDaySlotSoTheDailyRunIsStartedOnceAcrossServices) {
+  runner_.failures_for = [](const collector::CollectionRequest&) {
+    return std::vector<FetchAttempt>{Failed("a", "2026-11-23")};
+  };
+  runner_.slots_taken.insert("daily:2026-11-24");  // another service took today's run
+
+  Simulate("2026-11-24T00:00:00Z", "2026-11-25T02:00:00Z");
+
+  ASSERT_GE(runner_.calls.size(), 3u);
+  EXPECT_EQ(runner_.calls[0].at, At("2026-11-24T01:30:00Z"));
+  EXPECT_EQ(runner_.calls[0].request.slot, "daily:2026-11-24");
+  EXPECT_FALSE(runner_.calls[0].accepted);  // taken: not tried again that day, no retries
+  EXPECT_EQ(runner_.calls[1].at, At("2026-11-25T01:30:00Z"));
+  EXPECT_EQ(runner_.calls[1].request.slot, "daily:2026-11-25");
+  EXPECT_TRUE(runner_.calls[1].accepted);
+  for (size_t i = 2; i < runner_.calls.size(); ++i) {
+    EXPECT_EQ(runner_.calls[i].request.origin, "retry");  // its own run's failures
+    EXPECT_TRUE(runner_.calls[i].request.slot.empty());
+  }
 }
 
 TEST_F(SchedulerTest, BackfillFollowsTheOption) {

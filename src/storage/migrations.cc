@@ -1,5 +1,6 @@
 #include "storage/migrations.h"
 
+#include <initializer_list>
 #include <string>
 
 namespace fleet::storage {
@@ -242,15 +243,86 @@ CREATE TABLE schedule_slots (
 );
 )sql";
 
+// Version 6 on PostgreSQL: the same counter, bumped by statement-level triggers that look at
+// their transition tables (a statement that changed no row leaves the version alone, and a bulk
+// upsert bumps it once, not once per row). The functions pin the search_path of their creation
+// (the store's schema), so the counter they bump is the one beside the table that fired them.
+constexpr std::string_view kDataVersionPostgres = R"sql(
+CREATE TABLE data_version (
+  id BIGINT PRIMARY KEY CHECK (id = 1),
+  version BIGINT NOT NULL
+);
+INSERT INTO data_version (id, version) VALUES (1, floor(random() * 281474976710656)::BIGINT);
+CREATE FUNCTION data_version_bump() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM changed) THEN
+    UPDATE data_version SET version = version + 1 WHERE id = 1;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION data_version_bump_on_server_update() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+             WHERE (o.name, o.customer, o.active, o.tracking_since)
+               IS DISTINCT FROM (n.name, n.customer, n.active, n.tracking_since)) THEN
+    UPDATE data_version SET version = version + 1 WHERE id = 1;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER usage_daily_inserted_bumps_version AFTER INSERT ON usage_daily
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION data_version_bump();
+CREATE TRIGGER usage_daily_updated_bumps_version AFTER UPDATE ON usage_daily
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION data_version_bump();
+CREATE TRIGGER usage_daily_deleted_bumps_version AFTER DELETE ON usage_daily
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION data_version_bump();
+CREATE TRIGGER servers_inserted_bumps_version AFTER INSERT ON servers
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION data_version_bump();
+CREATE TRIGGER servers_updated_bumps_version AFTER UPDATE ON servers
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION data_version_bump_on_server_update();
+CREATE TRIGGER servers_deleted_bumps_version AFTER DELETE ON servers
+  REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION data_version_bump();
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "servers, API keys, links and metadata", kRegistrySchema},
     {2, "index links by API key", kLinkKeyIndex},
     {3, "token-exchange signing keys", kSigningKeys},
     {4, "daily usage, unrecoverable days and collection runs", kUsage},
     {5, "API tokens, instance reports and usage indexes", kTokensAndReports},
-    {6, "a data version bumped by every change to usage and servers", kDataVersion},
+    {6, "a data version bumped by every change to usage and servers", kDataVersion,
+     kDataVersionPostgres},
     {7, "the work queue and schedule slots", kWorkQueue},
 };
+
+bool IsWordChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+std::string Upper(std::string_view word) {
+  std::string upper(word);
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return upper;
+}
+
+// The words of `sql` from `pos` on, skipping whitespace: true when they are `words` (case-
+// insensitively); `end` is then the position after the last one.
+bool WordsAt(std::string_view sql, size_t pos, std::initializer_list<std::string_view> words,
+             size_t& end) {
+  for (std::string_view word : words) {
+    while (pos < sql.size() && (sql[pos] == ' ' || sql[pos] == '\n' || sql[pos] == '\t')) ++pos;
+    size_t stop = pos;
+    while (stop < sql.size() && IsWordChar(sql[stop])) ++stop;
+    if (Upper(sql.substr(pos, stop - pos)) != word) return false;
+    pos = stop;
+  }
+  end = pos;
+  return true;
+}
 
 // Applies `migration` unless another process did so first (the version is re-read inside the
 // write transaction, so concurrent openers of a fresh database do not collide).
@@ -281,6 +353,57 @@ constexpr Migration kMigrations[] = {
 }  // namespace
 
 std::span<const Migration> FleetMigrations() { return kMigrations; }
+
+std::string_view SchemaVersionTableSql() { return kCreateSchemaVersion; }
+
+std::string TranslateToPostgres(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + sql.size() / 4);
+  size_t i = 0;
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {  // a literal or quoted identifier, copied as it is
+      size_t close = sql.find(c, i + 1);
+      close = close == std::string_view::npos ? sql.size() : close + 1;
+      out.append(sql.substr(i, close - i));
+      i = close;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {  // a comment
+      size_t close = sql.find('\n', i);
+      close = close == std::string_view::npos ? sql.size() : close;
+      out.append(sql.substr(i, close - i));
+      i = close;
+    } else if (IsWordChar(c)) {
+      size_t stop = i;
+      while (stop < sql.size() && IsWordChar(sql[stop])) ++stop;
+      const std::string word = Upper(sql.substr(i, stop - i));
+      size_t end = 0;
+      if (word == "INTEGER" && WordsAt(sql, stop, {"PRIMARY", "KEY"}, end)) {
+        out += "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY";
+        stop = end;
+      } else if (word == "INTEGER") {
+        out += "BIGINT";
+      } else if (word == "BLOB") {
+        out += "BYTEA";
+      } else if (word == "REAL") {
+        out += "DOUBLE PRECISION";
+      } else if (word == "TEXT") {
+        out += "TEXT COLLATE \"C\"";
+      } else {
+        out.append(sql.substr(i, stop - i));
+      }
+      i = stop;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string PostgresSql(const Migration& migration) {
+  if (!migration.postgres_sql.empty()) return std::string(migration.postgres_sql);
+  return TranslateToPostgres(migration.sql);
+}
 
 Result<int> ReadSchemaVersion(Database& db) {
   if (!db.TableExists("schema_version")) return 0;

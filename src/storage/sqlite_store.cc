@@ -11,6 +11,7 @@
 #include "storage/sqlite_store_internal.h"
 #include "storage/sqlite_tokens.h"
 #include "storage/sqlite_usage.h"
+#include "storage/sqlite_work.h"
 
 namespace fleet::storage {
 namespace {
@@ -436,6 +437,45 @@ class SqliteStore final : public Store {
     return SelectAttempts(db_, run_id);
   }
 
+  // ---- the work queue (the SQL is in sqlite_work.cc)
+
+  Result<void> EnqueueWork(int64_t run_id, const std::vector<WorkItem>& items) override {
+    return Transaction([&] { return InsertWork(db_, run_id, items); });
+  }
+
+  // BEGIN IMMEDIATE takes the write lock before the claimable units are read, so another
+  // connection on the same file can never lease them too.
+  Result<std::vector<WorkClaim>> ClaimWork(const ClaimRequest& request) override {
+    return InTransaction([&] { return LeaseWork(db_, request); });
+  }
+
+  Result<int64_t> RenewWork(std::string_view owner, int64_t now, int64_t lease_seconds) override {
+    return RenewLeases(db_, owner, now, lease_seconds);
+  }
+
+  Result<void> FinishWork(std::string_view owner, int64_t run_id, std::string_view server,
+                          const std::vector<WorkDayResult>& days) override {
+    return Transaction([&] { return FinishUnit(db_, owner, run_id, server, days); });
+  }
+
+  Result<int64_t> ReleaseWork(std::string_view owner) override { return ReleaseLeases(db_, owner); }
+
+  Result<int64_t> CancelWork(int64_t run_id, int64_t now) override {
+    return InTransaction([&] { return CancelUnits(db_, run_id, now); });
+  }
+
+  Result<WorkProgress> GetWorkProgress(int64_t run_id, int64_t now) override {
+    return SelectWorkProgress(db_, run_id, now);
+  }
+
+  Result<std::optional<CollectionRun>> CloseRunIfDone(int64_t run_id, int64_t now) override {
+    return InTransaction([&] { return CloseRunWhenDone(db_, run_id, now); });
+  }
+
+  Result<bool> ClaimSlot(std::string_view slot, int64_t run_id, int64_t now) override {
+    return InTransaction([&] { return InsertSlot(db_, slot, run_id, now); });
+  }
+
   // ---- change detection
 
   Result<int64_t> DataVersion() override {
@@ -496,6 +536,20 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Transaction() for a body that returns a value.
+  template <class Body>
+  auto InTransaction(Body body) -> decltype(body()) {
+    std::optional<typename decltype(body())::value_type> value;
+    auto done = Transaction([&]() -> Result<void> {
+      auto result = body();
+      if (!result) return tl::unexpected(result.error());
+      value = std::move(*result);
+      return {};
+    });
+    if (!done) return tl::unexpected(done.error());
+    return std::move(*value);
+  }
+
   Result<std::optional<Server>> FindServer(std::string_view name) {
     auto stmt =
         db_.Prepare("SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = $1",

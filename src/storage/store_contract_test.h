@@ -21,6 +21,9 @@ struct StoreFactory {
   std::string name{};
   // Opens a fresh, empty store; `scratch_dir` is an empty directory the test owns.
   std::function<Result<std::unique_ptr<Store>>(const std::filesystem::path& scratch_dir)> open{};
+  // Why the backend cannot run here (say, no test server is configured): a non-empty answer
+  // skips the test with it as the message. Unset or empty: the test runs.
+  std::function<std::string()> unavailable{};
 };
 
 // gtest prints a parameter in failure messages; show the backend's name, not its bytes.
@@ -33,6 +36,9 @@ inline std::string StoreFactoryName(const ::testing::TestParamInfo<StoreFactory>
 class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
   void SetUp() override {
+    if (GetParam().unavailable) {
+      if (const std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
+    }
     auto store = GetParam().open(scratch_.path());
     ASSERT_TRUE(store.has_value()) << store.error().message;
     store_ = std::move(*store);

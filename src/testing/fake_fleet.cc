@@ -1,9 +1,12 @@
 // The fake fleet's sockets and its single-threaded epoll loop. Listeners and connections are
-// non-blocking and level-triggered; each connection keeps its unparsed input and unsent output.
+// non-blocking and level-triggered; each connection keeps its unparsed input, its answers not yet
+// due (latency_ms) and its unsent output. Due answers come from a timer queue whose nearest
+// deadline bounds epoll_wait's timeout.
 
 #include "testing/fake_fleet.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -13,7 +16,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <queue>
 #include <thread>
 
 #include "testing/fake_fleet_internal.h"
@@ -26,6 +34,9 @@ constexpr int kMaxEvents = 256;
 constexpr int kAcceptsPerEvent = 64;  // then let other sockets have their turn
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kReadsPerEvent = 8;
+constexpr auto kLogFlushInterval = std::chrono::seconds(1);
+
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 Error SystemError(const std::string& what) {
   return Error{ErrorCode::kUnavailable, what + ": " + std::strerror(errno)};
@@ -54,10 +65,18 @@ int BoundPort(int fd) {
   return ntohs(addr.sin_port);
 }
 
+// An answer held back until `due` (it and everything queued behind it on its connection).
+struct Held {
+  SteadyTime due{};
+  std::string bytes{};
+};
+
 struct Connection {
   UniqueFd fd{};
   int instance{};
+  uint64_t serial{};  // tells a timer whether its connection is still the one on this fd
   std::string in{};
+  std::deque<Held> held{};
   std::string out{};
   size_t out_sent{};
   bool close_after_write{false};
@@ -72,7 +91,71 @@ struct Slot {
   std::unique_ptr<Connection> connection{};
 };
 
+// A held answer's deadline, for the connection `serial` on `fd`.
+struct Timer {
+  SteadyTime due{};
+  int fd{};
+  uint64_t serial{};
+  bool operator>(const Timer& other) const { return due > other.due; }
+};
+
+int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The answers that latency_ms holds back: Insights summaries and token exchanges.
+bool IsSlow(const wire::Request& request) {
+  return request.path == rules::kInsightsSummaryPath ||
+         (request.method == "POST" && request.path == rules::kTokenExchangePath);
+}
+
 }  // namespace
+
+Result<void> RequestLog::Open(const std::string& path) {
+  fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd_.get() < 0) return tl::unexpected(SystemError("request log " + path));
+  path_ = path;
+  buffer_.reserve(kBufferBytes + 256);
+  return {};
+}
+
+void RequestLog::Add(int instance, std::string_view start, std::string_view end, int64_t arrival_ms,
+                     int status) {
+  if (!open()) return;
+  auto field = [this](std::string_view text) {
+    if (text.empty()) text = "-";
+    for (char c : text) buffer_ += (c == ' ' || c == '\n' || c == '\t') ? '_' : c;
+  };
+  buffer_ += std::to_string(instance);
+  buffer_ += ' ';
+  field(start);
+  buffer_ += ' ';
+  field(end);
+  buffer_ += ' ';
+  buffer_ += std::to_string(arrival_ms);
+  buffer_ += ' ';
+  buffer_ += std::to_string(status);
+  buffer_ += '\n';
+  if (buffer_.size() >= kBufferBytes) Flush();
+}
+
+void RequestLog::Flush() {
+  size_t written = 0;
+  while (open() && written < buffer_.size()) {
+    ssize_t n = ::write(fd_.get(), buffer_.data() + written, buffer_.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {  // a full disk: say so once, then stop logging rather than stall the loop
+      std::fprintf(stderr, "fake fleet: request log %s: %s; no longer written\n", path_.c_str(),
+                   std::strerror(errno));
+      fd_.reset();
+      break;
+    }
+    written += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+}
 
 class Loop {
  public:
@@ -102,8 +185,9 @@ class Loop {
 
   void Run() {
     epoll_event events[kMaxEvents];
+    last_log_flush_ = std::chrono::steady_clock::now();
     while (!stopping_) {
-      int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, -1);
+      int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, TimeoutMs());
       if (n < 0 && errno != EINTR) break;
       for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
@@ -115,6 +199,13 @@ class Loop {
         } else if (slot.kind == Slot::Kind::kConnection) {
           Serve(fd, events[i].events);
         }
+      }
+      SendDue();
+      RequestLog& log = fleet_.log;
+      if (log.buffered() &&
+          std::chrono::steady_clock::now() - last_log_flush_ >= kLogFlushInterval) {
+        log.Flush();
+        last_log_flush_ = std::chrono::steady_clock::now();
       }
     }
   }
@@ -143,6 +234,7 @@ class Loop {
       ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       auto connection = std::make_unique<Connection>();
       connection->instance = instance;
+      connection->serial = ++serials_;
       int raw = fd.get();
       connection->fd = std::move(fd);
       if (!Watch(raw, EPOLLIN | EPOLLRDHUP,
@@ -179,25 +271,82 @@ class Loop {
       }
       Answer(c);
     }
-    if (!Flush(c) || (c.out.empty() && (c.close_after_write || peer_closed))) return Close(fd);
+    // A peer that closed while answers are held gets none (and would keep EPOLLRDHUP firing).
+    if (peer_closed && !c.held.empty()) return Close(fd);
+    if (!Flush(c) || (Idle(c) && (c.close_after_write || peer_closed))) return Close(fd);
+  }
+
+  static bool Idle(const Connection& c) { return c.out.empty() && c.held.empty(); }
+
+  // Queues `bytes` for `c`: straight to its output, unless it must wait (`delay`, or answers
+  // held before it on this connection).
+  void Emit(Connection& c, std::string_view bytes, std::chrono::milliseconds delay) {
+    if (delay.count() <= 0 && c.held.empty()) {
+      c.out += bytes;
+      return;
+    }
+    SteadyTime due = std::chrono::steady_clock::now() + delay;
+    c.held.push_back({due, std::string(bytes)});
+    if (delay.count() > 0) timers_.push({due, c.fd.get(), c.serial});
+  }
+
+  // Moves the answers that are due to their connections' output and sends them.
+  void SendDue() {
+    SteadyTime now = std::chrono::steady_clock::now();
+    while (!timers_.empty() && timers_.top().due <= now) {
+      Timer timer = timers_.top();
+      timers_.pop();
+      Slot& slot = slots_[static_cast<size_t>(timer.fd)];
+      if (slot.kind != Slot::Kind::kConnection || slot.connection->serial != timer.serial) {
+        continue;  // that connection closed
+      }
+      Connection& c = *slot.connection;
+      while (!c.held.empty() && c.held.front().due <= now) {
+        c.out += c.held.front().bytes;
+        c.held.pop_front();
+      }
+      if (!Flush(c) || (Idle(c) && c.close_after_write)) Close(timer.fd);
+    }
+  }
+
+  // epoll_wait's timeout: until the next held answer is due (-1: none), at most until the
+  // request log's next flush.
+  int TimeoutMs() const {
+    int timeout = -1;
+    SteadyTime now = std::chrono::steady_clock::now();
+    if (!timers_.empty()) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(timers_.top().due - now);
+      timeout = static_cast<int>(std::max<int64_t>(0, wait.count()));
+    }
+    if (fleet_.log.buffered()) {
+      int flush = static_cast<int>(std::max<int64_t>(
+          0, std::chrono::ceil<std::chrono::milliseconds>(last_log_flush_ + kLogFlushInterval - now)
+                 .count()));
+      timeout = timeout < 0 ? flush : std::min(timeout, flush);
+    }
+    return timeout;
   }
 
   // Answers every complete request in the input (pipelining), in order.
   void Answer(Connection& c) {
+    const std::chrono::milliseconds latency(fleet_.options.latency_ms);
+    int64_t arrival_ms = 0;  // read once per batch, when the log needs it
     size_t used = 0;
     while (!c.close_after_write) {
       wire::Request request;
       wire::ParseResult parsed = wire::ParseRequest(std::string_view(c.in).substr(used), request);
       if (parsed.status == wire::ParseStatus::kIncomplete) {
         if (parsed.wants_continue && !c.continue_sent) {
-          c.out += wire::kContinue;
+          Emit(c, wire::kContinue, std::chrono::milliseconds(0));
           c.continue_sent = true;
         }
         break;
       }
       if (parsed.status == wire::ParseStatus::kBad) {
-        wire::AppendResponse(c.out, parsed.error_status, "application/json; charset=utf-8",
+        std::string bad;
+        wire::AppendResponse(bad, parsed.error_status, "application/json; charset=utf-8",
                              R"({"message":"bad request"})", false);
+        Emit(c, bad, std::chrono::milliseconds(0));
         c.close_after_write = true;
         break;
       }
@@ -205,8 +354,17 @@ class Loop {
       c.continue_sent = false;
       Instance& instance = fleet_.instances[static_cast<size_t>(c.instance)];
       Response response = HandleRequest(fleet_, instance, request);
-      wire::AppendResponse(c.out, response.status, "application/json; charset=utf-8", response.body,
-                           request.keep_alive, response.extra_headers);
+      if (fleet_.log.open() && request.method == "GET" &&
+          request.path == rules::kInsightsSummaryPath) {
+        if (arrival_ms == 0) arrival_ms = UnixMillis();
+        fleet_.log.Add(instance.index, wire::QueryParam(request.query, "startDate").value_or(""),
+                       wire::QueryParam(request.query, "endDate").value_or(""), arrival_ms,
+                       response.status);
+      }
+      std::string answer;
+      wire::AppendResponse(answer, response.status, "application/json; charset=utf-8",
+                           response.body, request.keep_alive, response.extra_headers);
+      Emit(c, answer, IsSlow(request) ? latency : std::chrono::milliseconds(0));
       if (!request.keep_alive) c.close_after_write = true;
     }
     c.in.erase(0, used);
@@ -243,6 +401,9 @@ class Loop {
   UniqueFd wake_{};
   std::vector<UniqueFd> listeners_{};
   std::vector<Slot> slots_{};  // by fd
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_{};
+  uint64_t serials_{0};
+  SteadyTime last_log_flush_{};
   bool stopping_{false};
 };
 
@@ -261,9 +422,11 @@ FakeFleet::FakeFleet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<FakeFleet>> FakeFleet::Start(const FleetOptions& options) {
   if (options.count < 1 || options.days_back < 0 || options.base_port < 0 ||
-      (options.base_port > 0 && options.base_port + options.count > 65536)) {
+      (options.base_port > 0 && options.base_port + options.count > 65536) ||
+      options.latency_ms < 0) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "a fleet needs count >= 1, days_back >= 0 and ports within 1-65535");
+                     "a fleet needs count >= 1, days_back >= 0, latency_ms >= 0 and ports within "
+                     "1-65535");
   }
   auto impl = std::make_unique<Impl>();
   Fleet& fleet = impl->fleet;
@@ -278,6 +441,11 @@ Result<std::unique_ptr<FakeFleet>> FakeFleet::Start(const FleetOptions& options)
   fleet.start_day = options.today.value_or(DayOf(fleet_impl::UnixNow()));
   fleet.instances.resize(static_cast<size_t>(options.count));
   for (int i = 0; i < options.count; ++i) fleet.instances[static_cast<size_t>(i)].index = i;
+  if (!options.request_log.empty()) {
+    if (auto opened = fleet.log.Open(options.request_log); !opened) {
+      return tl::unexpected(opened.error());
+    }
+  }
   if (auto opened = impl->loop.Open(); !opened) return tl::unexpected(opened.error());
   impl->thread = std::thread([loop = &impl->loop] { loop->Run(); });
   return std::unique_ptr<FakeFleet>(new FakeFleet(std::move(impl)));

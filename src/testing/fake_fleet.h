@@ -17,6 +17,8 @@ namespace fleet::testing {
 // with a real fleet), and one thread runs a single epoll loop for all of them. Each instance
 // answers like FakeN8n (the shared rules in n8n_rules.h): GET /healthz, GET /api/v1/workflows
 // (empty), GET /api/v1/insights/summary with n8n's window rules, and the token exchange.
+// Optionally each Insights and token exchange answer is held back `latency_ms` (a timer queue in
+// the loop: other connections are served meanwhile), and each Insights request is logged.
 // Test-only: never linked into the product.
 struct FleetOptions {
   int count{1};
@@ -32,6 +34,15 @@ struct FleetOptions {
   // Each instance expects its own URL as the subject's audience, as if configured with
   // `n8n-fleet key env --server <itself>` (overrides the keys' expectedAudience).
   bool expect_own_audience{false};
+  // Every Insights summary and token exchange answer is sent this many ms after its request
+  // arrived, as from a distant instance; answers on one connection keep their order.
+  int latency_ms{0};
+  // "" = none. Otherwise one line per Insights summary request, space-separated:
+  //   INSTANCE START END ARRIVAL_MS STATUS
+  // (instance index; startDate and endDate as decoded from the query, "-" when absent; unix ms
+  // when the request was read; the answer's HTTP status). Written through a bounded buffer as
+  // requests come (at least once a second while any wait), the rest when the fleet stops.
+  std::string request_log{};
 };
 
 struct FleetStats {
@@ -54,9 +65,10 @@ FleetDay FleetDailyFigures(int index, Day day);
 
 class FakeFleet {
  public:
-  // Binds every listener (an error names the port that failed), then starts the loop thread.
+  // Binds every listener (an error names the port that failed) and creates the request log (if
+  // any), then starts the loop thread.
   static Result<std::unique_ptr<FakeFleet>> Start(const FleetOptions& options);
-  ~FakeFleet();  // stops the loop, joins its thread, closes every socket
+  ~FakeFleet();  // stops the loop, joins its thread, closes every socket, writes the log
   FakeFleet(const FakeFleet&) = delete;
   FakeFleet& operator=(const FakeFleet&) = delete;
 

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.h"
 #include "testing/fake_fleet.h"
 #include "testing/http_wire.h"
 #include "testing/n8n_rules.h"
@@ -69,6 +71,31 @@ struct Counters {
   std::atomic<int64_t> max_connections{0};
 };
 
+// FleetOptions::request_log: lines gathered in a bounded buffer, written when it fills, when
+// Flush() is called and when the log goes. Loop thread only.
+class RequestLog {
+ public:
+  RequestLog() = default;
+  RequestLog(const RequestLog&) = delete;
+  RequestLog& operator=(const RequestLog&) = delete;
+  ~RequestLog() { Flush(); }
+
+  // Creates (or truncates) `path`.
+  [[nodiscard]] Result<void> Open(const std::string& path);
+  bool open() const { return fd_.get() >= 0; }
+  // Buffers one line; writes the buffer once it holds kBufferBytes.
+  void Add(int instance, std::string_view start, std::string_view end, int64_t arrival_ms,
+           int status);
+  void Flush();
+  bool buffered() const { return !buffer_.empty(); }
+
+ private:
+  static constexpr size_t kBufferBytes = 64 * 1024;
+  std::string path_{};
+  UniqueFd fd_{};
+  std::string buffer_{};
+};
+
 // Everything the routes use; touched only by the loop thread (counters excepted).
 struct Fleet {
   FleetOptions options{};
@@ -76,6 +103,7 @@ struct Fleet {
   Day start_day{};  // "today" at start; figures exist for [start_day - days_back, start_day]
   std::vector<Instance> instances{};
   Counters counters{};
+  RequestLog log{};
 };
 
 struct Response {

@@ -6,8 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -287,6 +292,144 @@ TEST(FakeFleetTest, AnswersPipelinedRequestsInOrder) {
   EXPECT_NE(third, std::string::npos);
   EXPECT_NE(received.find("Connection: close"), std::string::npos);
   EXPECT_EQ(fleet->Stats().connections, 1);
+}
+
+// Connects to 127.0.0.1:port, writes `requests` at once and reads until the server closes.
+std::string RoundTrip(int port, const std::string& requests) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string received;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::write(fd, requests.data(), requests.size()) == static_cast<ssize_t>(requests.size())) {
+    char buffer[4096];
+    for (int i = 0; i < 100; ++i) {
+      ssize_t got = ::read(fd, buffer, sizeof buffer);
+      if (got <= 0) break;
+      received.append(buffer, static_cast<size_t>(got));
+    }
+  }
+  ::close(fd);
+  return received;
+}
+
+int64_t MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+// Held answers wait in the loop's timer queue: eight slow requests at once take one latency, not
+// eight, and a fast route is answered while they wait.
+TEST(FakeFleetTest, LatencyHoldsSlowAnswersWithoutBlockingTheLoop) {
+  FleetOptions options = Options(8);
+  options.latency_ms = 400;
+  auto fleet = StartFleet(options);
+  ASSERT_TRUE(fleet);
+  std::string target = SummaryTarget("2026-11-23", "2026-11-24");
+  auto start = std::chrono::steady_clock::now();
+  std::vector<int64_t> slow_ms(8, -1);
+  std::vector<int> statuses(8, 0);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&, i] {
+      statuses[static_cast<size_t>(i)] =
+          Get(fleet->port(i), target, {{"X-N8N-API-KEY", kKey}}).status;
+      slow_ms[static_cast<size_t>(i)] = MillisSince(start);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto fast_start = std::chrono::steady_clock::now();
+  Answer health = Get(fleet->port(0), "/healthz", {});
+  int64_t fast_ms = MillisSince(fast_start);
+  for (auto& client : clients) client.join();
+
+  EXPECT_EQ(health.status, 200);
+  EXPECT_LT(fast_ms, 300);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(statuses[static_cast<size_t>(i)], 200);
+    EXPECT_GE(slow_ms[static_cast<size_t>(i)], 400);
+    EXPECT_LT(slow_ms[static_cast<size_t>(i)], 1600);  // together: one latency, not eight
+  }
+}
+
+// A fast answer pipelined behind a held one waits for it: answers keep their order.
+TEST(FakeFleetTest, LatencyKeepsPipelinedAnswersInOrder) {
+  FleetOptions options = Options(1);
+  options.latency_ms = 200;
+  auto fleet = StartFleet(options);
+  ASSERT_TRUE(fleet);
+  auto start = std::chrono::steady_clock::now();
+
+  std::string received = RoundTrip(
+      fleet->port(0), "GET " + SummaryTarget("2026-11-23", "2026-11-24") +
+                          " HTTP/1.1\r\nHost: x\r\nX-N8N-API-KEY: " + kKey +
+                          "\r\n\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+  EXPECT_GE(MillisSince(start), 200);
+  size_t insights = received.find("\"total\"");
+  size_t health = received.find("\"status\":\"ok\"");
+  EXPECT_NE(insights, std::string::npos) << received;
+  EXPECT_NE(health, std::string::npos) << received;
+  EXPECT_LT(insights, health);
+}
+
+TEST(FakeFleetTest, RequestLogHasOneLinePerInsightsRequest) {
+  std::string path = ::testing::TempDir() + "fake_fleet_requests_" + std::to_string(::getpid());
+  FleetOptions options = Options(3);
+  options.request_log = path;
+  auto fleet = StartFleet(options);
+  ASSERT_TRUE(fleet);
+  int64_t before = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  EXPECT_EQ(
+      Get(fleet->port(2), SummaryTarget("2026-11-20", "2026-11-24"), {{"X-N8N-API-KEY", kKey}})
+          .status,
+      200);
+  EXPECT_EQ(Get(fleet->port(1), SummaryTarget("2026-11-23", "2026-11-24"), {{"X-N8N-API-KEY", "x"}})
+                .status,
+            401);
+  // No dates: n8n's default window.
+  EXPECT_EQ(Get(fleet->port(1), "/api/v1/insights/summary", {{"X-N8N-API-KEY", kKey}}).status, 200);
+  EXPECT_EQ(Get(fleet->port(0), "/healthz", {}).status, 200);  // not logged
+  int64_t after = (static_cast<int64_t>(std::time(nullptr)) + 1) * 1000;
+  fleet.reset();  // writes the rest of the log
+
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> lines;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::vector<std::string> row;
+    for (std::string field; fields >> field;) row.push_back(field);
+    lines.push_back(row);
+  }
+  std::remove(path.c_str());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0][0], "2");
+  EXPECT_EQ(lines[0][1], "2026-11-20T00:00:00.000Z");
+  EXPECT_EQ(lines[0][2], "2026-11-24T00:00:00.000Z");
+  EXPECT_GE(std::stoll(lines[0][3]), before);
+  EXPECT_LT(std::stoll(lines[0][3]), after);
+  EXPECT_EQ(lines[0][4], "200");
+  EXPECT_EQ(lines[1][0], "1");
+  EXPECT_EQ(lines[1][4], "401");
+  EXPECT_EQ((std::vector<std::string>{lines[2][1], lines[2][2]}),
+            (std::vector<std::string>{"-", "-"}));
+  EXPECT_EQ(lines[2][4], "200");
+  EXPECT_LE(std::stoll(lines[0][3]), std::stoll(lines[2][3]));
+}
+
+TEST(FakeFleetTest, RefusesARequestLogItCannotCreate) {
+  FleetOptions options = Options(1);
+  options.request_log = "/nonexistent-dir/requests.log";
+
+  auto fleet = FakeFleet::Start(options);
+
+  ASSERT_FALSE(fleet.has_value());
+  EXPECT_NE(fleet.error().message.find("/nonexistent-dir/requests.log"), std::string::npos);
 }
 
 TEST(FakeFleetTest, WireParserRefusesWhatItCannotServe) {

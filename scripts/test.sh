@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: formatting, the unit and end-to-end suites (-Werror),
-# the same suites under AddressSanitizer + UndefinedBehaviorSanitizer, and the tests against a
-# real n8n installed from the npm registry. Idempotent. Usage: scripts/test.sh
+# the same suites under AddressSanitizer + UndefinedBehaviorSanitizer, both on SQLite and on a
+# real PostgreSQL that this script starts on 127.0.0.1 (and stops), the dashboard in a real
+# browser, the tests against a real n8n installed from the npm registry, and three replicas over
+# one PostgreSQL. Idempotent. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -11,6 +13,13 @@ echo "== clang-format"
 files=$(git ls-files '*.cc' '*.h' 2>/dev/null || find src tests -name '*.cc' -o -name '*.h')
 clang-format --dry-run --Werror $files
 echo "clang-format: clean"
+
+echo "== a throwaway PostgreSQL for the store and CLI suites"
+pg_dir=$(mktemp -d /tmp/fleet-test-pg.XXXXXX)
+trap 'bash scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
+N8N_FLEET_TEST_POSTGRES=$(bash scripts/postgres.sh start "$pg_dir" "${N8N_FLEET_TEST_PG_PORT:-25432}")
+export N8N_FLEET_TEST_POSTGRES
+export N8N_FLEET_REQUIRE_POSTGRES=1  # a PostgreSQL test that cannot connect fails, never skips
 
 echo "== build (-Werror) and tests"
 bash scripts/build.sh build -DN8N_FLEET_WERROR=ON
@@ -27,6 +36,7 @@ bash tests/dashboard/run.sh build
 echo "== tests against a real n8n"
 bash tests/real_n8n/run.sh build
 
-echo "== three replicas over one PostgreSQL"; bash tests/replicas/run.sh build
+echo "== three replicas over one PostgreSQL"
+bash tests/replicas/run.sh build
 
 echo "all tests passed in $(( $(date +%s) - start )) s"

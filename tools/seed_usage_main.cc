@@ -117,7 +117,7 @@ int Run(const Args& a) {
   }
   auto upserted = (*store)->UpsertServers(servers, now);
   if (!upserted) {
-    std::cerr << "error: " << upserted.error().message << "\n";
+    std::cerr << "error: " << location->Scrub(upserted.error().message) << "\n";
     return 1;
   }
 

@@ -305,7 +305,7 @@ Result<int> Migrate(Context& ctx, const DbArgs& a) {
     }
     if (!month_rows.empty()) {
       ctx.out().Line("");
-      ctx.out().Table({"Month", "Source", "Days", "Total", "Failed", "Check"}, month_rows);
+      ctx.out().Table({"Month", "Source", "Rows", "Total", "Failed", "Check"}, month_rows);
     }
   }
   if (!report->verified) {
@@ -317,8 +317,9 @@ Result<int> Migrate(Context& ctx, const DbArgs& a) {
   if (!a.json) {
     ctx.out().Success("Copied " + std::to_string(rows) + " rows from " + source->target + " into " +
                       target->display() + "; row counts and monthly totals verified");
-    ctx.out().Line("Use it with --db '" + target->display() +
-                   "' or N8N_FLEET_DB (this home's master key opens its secrets)");
+    ctx.out().Line(
+        "Point n8n-fleet at it with --db or N8N_FLEET_DB set to that URL (with its "
+        "password); this home's master key opens its secrets");
   }
   return kExitOk;
 }

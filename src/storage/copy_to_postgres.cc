@@ -81,12 +81,12 @@ Result<TablePlan> PlanTable(pqxx::work& tx, std::string_view table,
     }
     plan.columns.push_back(found->second);
   }
-  for (const auto& row : tx.exec_params(
-           "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-           "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-           "WHERE i.indisprimary AND i.indrelid = format('%I.%I', current_schema(), $1::text)::regclass "
-           "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-           std::string(table))) {
+  for (const auto& row : tx.exec_params("SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                                        "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+                                        "WHERE i.indisprimary AND i.indrelid = format('%I.%I', "
+                                        "current_schema(), $1::text)::regclass "
+                                        "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                                        std::string(table))) {
     plan.key.push_back(row[0].as<std::string>());
   }
   if (plan.key.empty()) {

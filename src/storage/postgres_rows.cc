@@ -54,6 +54,25 @@ PgParams ServerParams(const Server& server) {
   return params;
 }
 
+PgParams ServerArrays(const std::vector<const Server*>& servers) {
+  PgArray columns[10];
+  for (const Server* server : servers) {
+    columns[0].Text(server->name);
+    columns[1].Text(server->url);
+    columns[2].Text(server->customer);
+    columns[3].Text(server->description);
+    columns[4].Int(server->skip_tls_verify ? 1 : 0);
+    columns[5].Text(AuthModeName(server->auth));
+    columns[6].Text(server->subject_email);
+    columns[7].Text(server->subject_role);
+    columns[8].Int(server->active ? 1 : 0);
+    columns[9].Text(server->tracking_since);
+  }
+  PgParams params;
+  for (const PgArray& column : columns) params.Array(column);
+  return params;
+}
+
 Result<int64_t> PgServerId(PgConnection& db, std::string_view name) {
   auto rows = db.Exec("SELECT id FROM servers WHERE name = $1", PgParams().Text(name),
                       "read server '" + std::string(name) + "'");

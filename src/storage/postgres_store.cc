@@ -2,8 +2,8 @@
 // Writes that may fail (a taken name) run in a savepoint when a transaction is open, so the
 // enclosing transaction stays usable after the failure, as a failed statement leaves SQLite's.
 
-#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "storage/migrations.h"
@@ -93,21 +93,23 @@ class PostgresStore final : public Store {
       // writes the outcome with one INSERT and one UPDATE: the same rows as writing each.
       std::unordered_map<std::string, Server> stored;
       for (Server& server : *existing) stored.emplace(server.name, std::move(server));
-      std::vector<std::string> created, updated;  // names, in batch order
+      std::vector<std::string> created, updated;  // names, in batch order, each once
+      std::unordered_set<std::string> is_new, is_updated;
       UpsertCounts counts;
       for (const Server& server : servers) {
         auto found = stored.find(server.name);
         if (found == stored.end()) {
           stored.emplace(server.name, server);
           created.push_back(server.name);
+          is_new.insert(server.name);
           ++counts.created;
         } else if (SameStoredFields(found->second, server)) {
           ++counts.unchanged;
         } else {
-          const bool is_new = std::find(created.begin(), created.end(), server.name) != created.end();
-          if (!is_new && found->second.id != 0) updated.push_back(server.name);
+          if (!is_new.contains(server.name) && is_updated.insert(server.name).second) {
+            updated.push_back(server.name);
+          }
           found->second = server;
-          found->second.id = is_new ? 0 : 1;  // 1: stored before this batch, already listed
           ++counts.updated;
         }
       }

@@ -329,7 +329,10 @@ Result<bool> InsertSlot(PgConnection& db, std::string_view slot, int64_t run_id,
   if (!run) return tl::unexpected(WithContext(run.error(), what));
   auto inserted = Changed(db,
                           "INSERT INTO schedule_slots (slot, run_id, claimed_at) "
-                          "VALUES ($1, $2, $3) ON CONFLICT (slot) DO NOTHING",
+                          "VALUES ($1, $2, $3) ON CONFLICT (slot) DO UPDATE SET run_id = "
+                          "excluded.run_id, claimed_at = excluded.claimed_at WHERE COALESCE(("
+                          "SELECT status FROM runs WHERE runs.id = schedule_slots.run_id), "
+                          "'interrupted') IN ('interrupted', 'failed')",
                           PgParams().Text(slot).Int(run_id).Int(now), what);
   if (!inserted) return tl::unexpected(inserted.error());
   return *inserted == 1;

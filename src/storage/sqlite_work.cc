@@ -348,7 +348,9 @@ Result<bool> InsertSlot(Database& db, std::string_view slot, int64_t run_id, int
   if (!run) return tl::unexpected(WithContext(run.error(), what));
   auto stmt = db.Prepare(
       "INSERT INTO schedule_slots (slot, run_id, claimed_at) VALUES ($1, $2, $3) "
-      "ON CONFLICT (slot) DO NOTHING",
+      "ON CONFLICT (slot) DO UPDATE SET run_id = excluded.run_id, claimed_at = excluded.claimed_at "
+      "WHERE COALESCE((SELECT status FROM runs WHERE runs.id = schedule_slots.run_id), "
+      "'interrupted') IN ('interrupted', 'failed')",
       what);
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->BindText(1, slot).BindInt(2, run_id).BindInt(3, now);

@@ -282,8 +282,10 @@ class Store {
   // (nullopt to every other, and while units are pending). kNotFound for an unknown run.
   virtual Result<std::optional<CollectionRun>> CloseRunIfDone(int64_t run_id, int64_t now) = 0;
   // Records that `slot` (e.g. "daily:2026-11-24") was taken by run `run_id`; false when it was
-  // already taken (by anyone). Decisions that must be taken once across processes (the daily
-  // run) claim a slot in the transaction that creates their run.
+  // already taken (by anyone) by a run that is running or ended succeeded or partial. A slot
+  // whose run was interrupted, failed or deleted is taken over (today's run again after a
+  // shutdown). Decisions that must be taken once across processes (the daily run) claim a slot
+  // in the transaction that creates their run.
   virtual Result<bool> ClaimSlot(std::string_view slot, int64_t run_id, int64_t now) = 0;
 
   // ---- change detection

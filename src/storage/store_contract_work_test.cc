@@ -514,6 +514,29 @@ TEST_P(StoreContractTest, ClaimSlotTakesEachSlotOnce) {
   EXPECT_TRUE(store_->ClaimSlot("daily:2026-11-25", second, kNow + 3).value());
 }
 
+TEST_P(StoreContractTest, ASlotWhoseRunWasInterruptedOrFailedIsTakenOver) {
+  for (RunStatus ended : {RunStatus::kInterrupted, RunStatus::kFailed}) {
+    const std::string slot = "daily:" + std::string(RunStatusName(ended));
+    const int64_t first = NewRun(*store_);
+    ASSERT_TRUE(store_->ClaimSlot(slot, first, kNow).value());
+    auto run = store_->GetRun(first).value();
+    run.status = ended;
+    run.finished_at = kNow + 1;
+    ASSERT_TRUE(store_->FinishRun(run).has_value());
+
+    const int64_t again = NewRun(*store_);
+    EXPECT_TRUE(store_->ClaimSlot(slot, again, kNow + 2).value()) << slot;
+    // Taken by a run that is running (or later succeeded): not again.
+    EXPECT_FALSE(store_->ClaimSlot(slot, NewRun(*store_), kNow + 3).value()) << slot;
+  }
+  const int64_t done = NewRun(*store_);
+  ASSERT_TRUE(store_->ClaimSlot("daily:succeeded", done, kNow).value());
+  auto run = store_->GetRun(done).value();
+  run.status = RunStatus::kSucceeded;
+  ASSERT_TRUE(store_->FinishRun(run).has_value());
+  EXPECT_FALSE(store_->ClaimSlot("daily:succeeded", NewRun(*store_), kNow + 1).value());
+}
+
 TEST_P(StoreContractTest, ATakenSlotRollsBackTheRunCreatedWithIt) {
   auto start = [&]() {
     return store_->Transaction([&]() -> Result<void> {

@@ -111,7 +111,7 @@ rep_log "reports checked: identical on both backends, total $got = SQL"
 median() { python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.argv[1:])):.0f}")' "$@"; }
 
 # ---- the CLI: a new process per run
-printf '%-11s %-22s %-9s %-10s %-8s %-8s %-10s\n' backend what first_ms median_ms min_ms max_ms rss_mb >>"$summary"
+printf '%-11s %-26s %-9s %-10s %-8s %-8s %-10s\n' backend what first_ms median_ms min_ms max_ms rss_mb >>"$summary"
 for backend in sqlite postgresql; do
   for by in customer server; do
     times=()
@@ -124,7 +124,7 @@ for backend in sqlite postgresql; do
       rss=$(tail -1 "$rep_work/rss.txt")
     done
     sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-    printf '%-11s %-22s %-9s %-10s %-8s %-8s %-10s\n' "$backend" "cli by $by" "${times[0]}" \
+    printf '%-11s %-26s %-9s %-10s %-8s %-8s %-10s\n' "$backend" "cli by $by" "${times[0]}" \
       "$(median "${times[@]}")" "$(head -1 <<<"$sorted")" "$(tail -1 <<<"$sorted")" \
       "$((rss / 1024))" | tee -a "$summary" >&2
   done
@@ -132,7 +132,7 @@ done
 
 # ---- the API: the first request after start (uncached), then the same again (cached)
 # serve collects at start-up once today's collect_at has passed: 23:59 keeps it idle.
-printf '%-11s %-22s %-9s %-10s %-8s %-8s %-10s\n' backend what first_ms median_ms min_ms max_ms cached_ms >>"$summary"
+printf '%-11s %-26s %-9s %-10s %-8s %-8s %-10s\n' backend what first_ms median_ms min_ms max_ms cached_ms >>"$summary"
 cat >"$rep_work/config.toml" <<EOF
 collect_at = "23:59"
 EOF
@@ -164,7 +164,7 @@ for backend in sqlite postgresql; do
     read -ra f <<<"${first[$by]}"
     read -ra c <<<"${cached[$by]}"
     sorted=$(printf '%s\n' "${f[@]}" | sort -n)
-    printf '%-11s %-22s %-9s %-10s %-8s %-8s %-10s\n' "$backend" "api by $by (uncached)" "${f[0]}" \
+    printf '%-11s %-26s %-9s %-10s %-8s %-8s %-10s\n' "$backend" "api by $by (uncached)" "${f[0]}" \
       "$(median "${f[@]}")" "$(head -1 <<<"$sorted")" "$(tail -1 <<<"$sorted")" \
       "$(median "${c[@]}")" | tee -a "$summary" >&2
   done

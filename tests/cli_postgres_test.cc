@@ -337,13 +337,19 @@ TEST_F(MigrateCliTest, RefusesATargetSealedWithAnotherMasterKey) {
   EXPECT_EQ(nlohmann::json::parse(servers.out).size(), 1u);
 }
 
-TEST_F(MigrateCliTest, NeedsASqliteSourceAndAPostgresTarget) {
+TEST_F(MigrateCliTest, CopiesFromSqliteIntoPostgresOnly) {
   SeedSqlite();
   EXPECT_EQ(Run({"db", "migrate", "--to", dir_.path() + "/other.db"}).exit_code, 1);
   EXPECT_EQ(Run({"db", "migrate", "--to", "mysql://db/fleet"}).exit_code, 1);
   auto from_pg = Run(OnPg({"db", "migrate", "--to", url_}));
   EXPECT_EQ(from_pg.exit_code, 1);
   EXPECT_NE(from_pg.err.find("--db"), std::string::npos) << from_pg.err;
+  // With N8N_FLEET_DB naming the target (and no --db), the source is the home's database.
+  auto from_env = Run({"db", "migrate", "--to", url_, "--json"}, {.env = {{"N8N_FLEET_DB", url_}}});
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.err;
+  auto report = nlohmann::json::parse(from_env.out);
+  EXPECT_EQ(report["source"], db());
+  EXPECT_TRUE(report["verified"].get<bool>());
 }
 
 }  // namespace

@@ -211,13 +211,20 @@ Result<int> Compact(Context& ctx, const DbArgs& a) {
 // the copy and prints what was copied. Both must open under this home's master key: secrets are
 // copied sealed.
 Result<int> Migrate(Context& ctx, const DbArgs& a) {
-  auto source = ctx.location();
-  if (!source) return tl::unexpected(source.error());
-  if (source->backend != Backend::kSqlite) {
+  auto configured = ctx.location();
+  if (!configured) return tl::unexpected(configured.error());
+  // The source is the configured database when it is SQLite. When only N8N_FLEET_DB names
+  // PostgreSQL (`db migrate --to "$N8N_FLEET_DB"`), it is the home's default file.
+  std::string source_path;
+  if (configured->backend == Backend::kSqlite) {
+    source_path = configured->target;
+  } else if (ctx.options().db.empty()) {
+    source_path = ctx.home() + "/fleet.db";
+  } else {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "`db migrate` copies a SQLite database into PostgreSQL, and the current "
-                     "database " +
-                         ctx.db_path() + " is PostgreSQL already: name the SQLite file with --db");
+                     "`db migrate` copies a SQLite database into PostgreSQL, and --db names " +
+                         ctx.db_path() +
+                         ": give the SQLite file with --db and the PostgreSQL database with --to");
   }
   auto target = storage::ParseDatabaseLocation(a.to);
   if (!target) return tl::unexpected(target.error());
@@ -225,26 +232,25 @@ Result<int> Migrate(Context& ctx, const DbArgs& a) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "--to must be a postgresql://user@host:port/database URL");
   }
-  if (!fs::exists(source->target)) {
-    return MakeError(ErrorCode::kNotFound, "no SQLite database at " + source->target +
-                                               " to migrate (set --db or N8N_FLEET_DB)");
+  if (!fs::exists(source_path)) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no SQLite database at " + source_path + " to migrate (give it with --db)");
   }
-  if (auto registry = ctx.OpenRegistry(); !registry) return tl::unexpected(registry.error());
-  ctx.CloseStore();
-  {
-    // Creates the target's tables and checks (or records) this master key there, so a target
-    // sealed under another key is refused before anything is copied.
+  // Both open under this home's master key: the source's (checked), and the target's, whose
+  // tables are created and whose key check is recorded or compared, so a target sealed under
+  // another key is refused before anything is copied.
+  for (const auto& [db, what] : {std::pair{source_path, "refusing to migrate from "},
+                                 std::pair{target->target, "refusing to migrate into "}}) {
     GlobalOptions staged = ctx.options();
-    staged.db = target->target;
+    staged.db = db;
     Context check(staged, ctx.out(), ctx.clock());
     if (auto ok = check.OpenRegistry(); !ok) {
-      return tl::unexpected(
-          WithContext(ok.error(), "refusing to migrate into " + target->display()));
+      return tl::unexpected(WithContext(ok.error(), what + check.db_path()));
     }
   }
   std::optional<ProgressBar> progress;
   storage::CopyToPostgresOptions options;
-  options.sqlite_path = source->target;
+  options.sqlite_path = source_path;
   options.postgres_url = target->target;
   options.progress = [&](int64_t copied, int64_t total) {
     if (!progress) progress.emplace("migrate", total, !a.json);
@@ -278,7 +284,7 @@ Result<int> Migrate(Context& ctx, const DbArgs& a) {
                         {"target_failed", m.target_failed},
                         {"equal", m.equal()}});
     }
-    ctx.out().Json({{"source", source->display()},
+    ctx.out().Json({{"source", source_path},
                     {"target", target->display()},
                     {"rows", rows},
                     {"verified", report->verified},
@@ -310,12 +316,12 @@ Result<int> Migrate(Context& ctx, const DbArgs& a) {
   }
   if (!report->verified) {
     return MakeError(ErrorCode::kCorrupt,
-                     "the copy in " + target->display() + " does not match " + source->target +
+                     "the copy in " + target->display() + " does not match " + source_path +
                          " (see the MISMATCH rows); it was rolled back, nothing was committed. "
                          "Does the PostgreSQL database hold other data? Migrate into an empty one");
   }
   if (!a.json) {
-    ctx.out().Success("Copied " + std::to_string(rows) + " rows from " + source->target + " into " +
+    ctx.out().Success("Copied " + std::to_string(rows) + " rows from " + source_path + " into " +
                       target->display() + "; row counts and monthly totals verified");
     ctx.out().Line(
         "Point n8n-fleet at it with --db or N8N_FLEET_DB set to that URL (with its "

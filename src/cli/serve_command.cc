@@ -17,7 +17,6 @@
 #include "service/metrics.h"
 #include "service/scheduler.h"
 #include "service/store_pool.h"
-#include "storage/sqlite_store.h"
 
 namespace fleet::cli {
 namespace {

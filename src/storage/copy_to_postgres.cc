@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <map>
 #include <string_view>
-#include <tuple>
 #include <utility>
 
 #include <pqxx/pqxx>

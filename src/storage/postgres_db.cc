@@ -42,10 +42,10 @@ std::string FormatDouble(double value) {
 }
 
 ErrorCode CodeOfState(std::string_view state) {
-  if (state == "23505") return ErrorCode::kAlreadyExists;       // unique_violation
-  if (state == "23503") return ErrorCode::kNotFound;            // foreign_key_violation
+  if (state == "23505") return ErrorCode::kAlreadyExists;  // unique_violation
+  if (state == "23503") return ErrorCode::kNotFound;       // foreign_key_violation
   if (state == "23514" || state == "23502") return ErrorCode::kInvalidArgument;  // check, not null
-  if (state.substr(0, 2) == "22") return ErrorCode::kInvalidArgument;  // data exceptions
+  if (state.substr(0, 2) == "22") return ErrorCode::kInvalidArgument;            // data exceptions
   return ErrorCode::kIo;
 }
 
@@ -216,8 +216,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url,
     // turns it on counts subqueries that never run.
     connection->set_variable("search_path", connection->quote_name(schema));
     connection->set_variable("jit", "off");
-    return std::unique_ptr<PgConnection>(
-        new PgConnection(std::move(connection), schema, location));
+    return std::unique_ptr<PgConnection>(new PgConnection(std::move(connection), schema, location));
   } catch (const pqxx::broken_connection& error) {
     return MakeError(ErrorCode::kIo, "cannot connect to PostgreSQL at " + location + ": " +
                                          OneLine(error.what()) +
@@ -250,7 +249,8 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, const PgParams& params
 }
 
 Result<PgResult> PgConnection::Exec(std::string_view sql, std::string_view operation) {
-  return RunStatement(operation, [&](pqxx::transaction_base& tx) { return tx.exec(std::string(sql)); });
+  return RunStatement(operation,
+                      [&](pqxx::transaction_base& tx) { return tx.exec(std::string(sql)); });
 }
 
 Result<void> PgConnection::Transaction(const std::function<Result<void>()>& body) {

@@ -73,7 +73,7 @@ class PgRow {
   bool IsNull(int index) const { return row_[index].is_null(); }
 
  private:
-  pqxx::row row_;
+  pqxx::row row_{};
 };
 
 // A statement's result: its rows and how many rows it changed.
@@ -83,7 +83,9 @@ class PgResult {
 
   size_t size() const { return result_.size(); }
   bool empty() const { return result_.empty(); }
-  PgRow operator[](size_t index) const { return PgRow(result_[static_cast<int>(index)]); }
+  PgRow operator[](size_t index) const {
+    return PgRow(result_[static_cast<pqxx::result::size_type>(index)]);
+  }
   int64_t affected_rows() const { return static_cast<int64_t>(result_.affected_rows()); }
 
   // Each row read through `read`, in order.
@@ -96,7 +98,7 @@ class PgResult {
   }
 
  private:
-  pqxx::result result_;
+  pqxx::result result_{};
 };
 
 // Maps what libpqxx threw to an Error naming `operation`: unique_violation (23505) ->
@@ -145,14 +147,14 @@ class PgConnection {
   template <class Statement>
   Result<PgResult> RunStatement(std::string_view operation, Statement statement);
 
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pqxx::connection> connection_{};
   // The open transaction, if any, and how many savepoints are open inside it. (Savepoints are
   // plain SQL: libpqxx 6.4's subtransaction only sends its SAVEPOINT with a simple exec(), not
   // with exec_params.)
   std::unique_ptr<pqxx::work> transaction_{};
   int savepoints_{0};
-  std::string schema_;
-  std::string location_;
+  std::string schema_{};
+  std::string location_{};
 };
 
 }  // namespace fleet::storage

@@ -74,9 +74,9 @@ Result<int> ReadVersion(PgConnection& db) {
     if (auto done = db.Exec(PostgresSql(migration), what); !done) {
       return tl::unexpected(done.error());
     }
-    auto recorded = db.Exec(
-        "INSERT INTO schema_version (version, applied_at, description) VALUES ($1, $2, $3)",
-        PgParams().Int(migration.version).Int(now).Text(migration.description), what);
+    auto recorded =
+        db.Exec("INSERT INTO schema_version (version, applied_at, description) VALUES ($1, $2, $3)",
+                PgParams().Int(migration.version).Int(now).Text(migration.description), what);
     if (!recorded) return tl::unexpected(recorded.error());
     return {};
   });
@@ -125,8 +125,8 @@ std::string WithDefaults(const std::string& url) {
 void RedactPasswordParams(std::string& text, size_t from, std::string_view stops) {
   for (size_t at = text.find("password=", from); at != std::string::npos;
        at = text.find("password=", at + 1)) {
-    if (at > from && (std::isalnum(static_cast<unsigned char>(text[at - 1])) != 0 ||
-                      text[at - 1] == '_')) {
+    if (at > from &&
+        (std::isalnum(static_cast<unsigned char>(text[at - 1])) != 0 || text[at - 1] == '_')) {
       continue;  // e.g. "sslpassword=" is a key of its own: also secret, but named otherwise
     }
     const size_t value = at + 9;
@@ -147,7 +147,8 @@ void RedactPasswordParams(std::string& text, size_t from, std::string_view stops
 std::string PercentDecode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
       i += 2;
@@ -222,10 +223,9 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options)
   }
   auto version = Migrate(**db, CurrentSchemaVersion(), static_cast<int64_t>(std::time(nullptr)));
   if (!version) {
-    return MakeError(version.error().code,
-                     Scrub("PostgreSQL " + location + " (schema '" + schema +
-                               "'): " + version.error().message,
-                           options.url, conninfo));
+    return MakeError(version.error().code, Scrub("PostgreSQL " + location + " (schema '" + schema +
+                                                     "'): " + version.error().message,
+                                                 options.url, conninfo));
   }
   return NewPostgresStore(std::move(*db));
 }

@@ -34,8 +34,8 @@ Result<void> InsertInstanceReport(PgConnection& db, const InstanceReport& report
   return UpsertUsage(db, push_rows);
 }
 
-Result<std::vector<InstanceReport>> SelectInstanceReports(PgConnection& db,
-                                                          std::string_view server, int limit) {
+Result<std::vector<InstanceReport>> SelectInstanceReports(PgConnection& db, std::string_view server,
+                                                          int limit) {
   std::string sql =
       "SELECT s.name, r.batch_id, r.instance_id, r.label, r.n8n_version, r.received_at, "
       "r.payload_json FROM instance_reports r JOIN servers s ON s.id = r.server_id";

@@ -19,7 +19,7 @@ namespace fleet::storage {
                                                 const std::vector<DailyUsage>& push_rows);
 // Newest first (received_at, then insertion); `server` "" = every server (else kNotFound for an
 // unknown one); `limit` <= 0 = all.
-Result<std::vector<InstanceReport>> SelectInstanceReports(PgConnection& db,
-                                                          std::string_view server, int limit);
+Result<std::vector<InstanceReport>> SelectInstanceReports(PgConnection& db, std::string_view server,
+                                                          int limit);
 
 }  // namespace fleet::storage

@@ -32,6 +32,7 @@ inline constexpr std::string_view kServerArrays =
 Result<int64_t> PgServerId(PgConnection& db, std::string_view name);
 
 // kInvalidArgument unless `day` is empty (when `allow_empty`) or a YYYY-MM-DD day.
-[[nodiscard]] Result<void> RequireDay(std::string_view day, std::string_view what, bool allow_empty);
+[[nodiscard]] Result<void> RequireDay(std::string_view day, std::string_view what,
+                                      bool allow_empty);
 
 }  // namespace fleet::storage

@@ -18,8 +18,8 @@ PgParams& AddRunState(PgParams& params, const CollectionRun& run) {
 
 Result<std::vector<CollectionRun>> Runs(PgConnection& db, std::string_view tail,
                                         const PgParams& params, std::string_view what) {
-  auto rows =
-      db.Exec("SELECT " + std::string(kRunColumns) + " FROM runs " + std::string(tail), params, what);
+  auto rows = db.Exec("SELECT " + std::string(kRunColumns) + " FROM runs " + std::string(tail),
+                      params, what);
   if (!rows) return tl::unexpected(rows.error());
   return rows->All<CollectionRun>(RunFromRow);
 }
@@ -124,7 +124,8 @@ Result<std::vector<CollectionRun>> SelectRuns(PgConnection& db, int limit) {
 }
 
 Result<CollectionRun> SelectRun(PgConnection& db, int64_t id) {
-  auto runs = Runs(db, "WHERE id = $1", PgParams().Int(id), "read collection run " + std::to_string(id));
+  auto runs =
+      Runs(db, "WHERE id = $1", PgParams().Int(id), "read collection run " + std::to_string(id));
   if (!runs) return tl::unexpected(runs.error());
   if (runs->empty()) return tl::unexpected(NoRun(id));
   return std::move(runs->front());
@@ -139,9 +140,9 @@ Result<std::vector<FetchAttempt>> SelectAttempts(PgConnection& db, int64_t run_i
       PgParams().Int(run_id), "list the attempts of collection run " + std::to_string(run_id));
   if (!rows) return tl::unexpected(rows.error());
   return rows->All<FetchAttempt>([](const PgRow& row) {
-    return FetchAttempt{row.Int(0),  row.Text(1), row.Text(2),
-                        row.Text(3), static_cast<int>(row.Int(4)), row.Int(5),
-                        row.Text(6), row.Int(7)};
+    return FetchAttempt{
+        row.Int(0), row.Text(1), row.Text(2), row.Text(3), static_cast<int>(row.Int(4)),
+        row.Int(5), row.Text(6), row.Int(7)};
   });
 }
 

@@ -43,8 +43,7 @@ Error NoSigningKey(std::string_view kid) {
 
 // Every row matching `where` (which may use $1 = `kid`), oldest first.
 Result<std::vector<SigningKey>> Select(PgConnection& db, std::string_view where,
-                                       std::optional<std::string_view> kid,
-                                       std::string_view what) {
+                                       std::optional<std::string_view> kid, std::string_view what) {
   PgParams params;
   if (kid.has_value()) params.Text(*kid);
   auto rows = db.Exec("SELECT " + std::string(kSigningKeyColumns) + " FROM signing_keys " +
@@ -132,9 +131,8 @@ Result<void> MakeSigningKeyActive(PgConnection& db, std::string_view kid, int64_
                          std::string(kListHint) + ")");
   }
   if (auto demoted = DemoteActive(db, what); !demoted) return demoted;
-  auto done =
-      db.Exec("UPDATE signing_keys SET state = 'active', activated_at = $2 WHERE id = $1",
-              PgParams().Int(key->id).Int(now), what);
+  auto done = db.Exec("UPDATE signing_keys SET state = 'active', activated_at = $2 WHERE id = $1",
+                      PgParams().Int(key->id).Int(now), what);
   if (!done) return tl::unexpected(done.error());
   return {};
 }

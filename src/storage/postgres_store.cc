@@ -64,22 +64,24 @@ class PostgresStore final : public Store {
   Result<std::vector<std::string>> DeleteServer(std::string_view name,
                                                 bool delete_exclusive_keys) override {
     const std::string what = "delete server '" + std::string(name) + "'";
-    return Within<std::vector<std::string>>(Scope::kTransaction, [&]() -> Result<std::vector<std::string>> {
-      auto server = GetServer(name);
-      if (!server) return tl::unexpected(server.error());
-      std::vector<std::string> deleted_keys;
-      if (delete_exclusive_keys) {
-        auto exclusive = ExclusiveKeys(server->id, what);
-        if (!exclusive) return tl::unexpected(exclusive.error());
-        deleted_keys = std::move(*exclusive);
-      }
-      auto done = db_->Exec("DELETE FROM servers WHERE id = $1", PgParams().Int(server->id), what);
-      if (!done) return tl::unexpected(done.error());
-      for (const std::string& key : deleted_keys) {
-        if (auto removed = DeleteKeyRow(key); !removed) return tl::unexpected(removed.error());
-      }
-      return deleted_keys;
-    });
+    return Within<std::vector<std::string>>(
+        Scope::kTransaction, [&]() -> Result<std::vector<std::string>> {
+          auto server = GetServer(name);
+          if (!server) return tl::unexpected(server.error());
+          std::vector<std::string> deleted_keys;
+          if (delete_exclusive_keys) {
+            auto exclusive = ExclusiveKeys(server->id, what);
+            if (!exclusive) return tl::unexpected(exclusive.error());
+            deleted_keys = std::move(*exclusive);
+          }
+          auto done =
+              db_->Exec("DELETE FROM servers WHERE id = $1", PgParams().Int(server->id), what);
+          if (!done) return tl::unexpected(done.error());
+          for (const std::string& key : deleted_keys) {
+            if (auto removed = DeleteKeyRow(key); !removed) return tl::unexpected(removed.error());
+          }
+          return deleted_keys;
+        });
   }
 
   Result<UpsertCounts> UpsertServers(const std::vector<Server>& servers, int64_t now) override {
@@ -125,8 +127,8 @@ class PostgresStore final : public Store {
             "INSERT INTO servers (name, url, customer, description, skip_tls_verify, auth, "
             "subject_email, subject_role, active, tracking_since, created_at, updated_at) "
             "SELECT name, url, customer, description, skip_tls_verify, auth, subject_email, "
-            "subject_role, active, tracking_since, $11, $11 FROM " + std::string(kServerArrays) +
-                " ORDER BY n",
+            "subject_role, active, tracking_since, $11, $11 FROM " +
+                std::string(kServerArrays) + " ORDER BY n",
             params.Int(now), what);
         if (!done) return tl::unexpected(done.error());
       }
@@ -136,8 +138,8 @@ class PostgresStore final : public Store {
             "UPDATE servers s SET url = u.url, customer = u.customer, description = "
             "u.description, skip_tls_verify = u.skip_tls_verify, auth = u.auth, subject_email = "
             "u.subject_email, subject_role = u.subject_role, active = u.active, tracking_since = "
-            "u.tracking_since, updated_at = $11 FROM " + std::string(kServerArrays) +
-                " WHERE s.name = u.name",
+            "u.tracking_since, updated_at = $11 FROM " +
+                std::string(kServerArrays) + " WHERE s.name = u.name",
             params.Int(now), what);
         if (!done) return tl::unexpected(done.error());
       }
@@ -295,7 +297,8 @@ class PostgresStore final : public Store {
   // ---- signing keys (the SQL is in postgres_signing_keys.cc)
 
   Result<SigningKey> CreateSigningKey(const SigningKey& key, int64_t now) override {
-    return Within<SigningKey>(Scope::kTransaction, [&] { return InsertSigningKey(*db_, key, now); });
+    return Within<SigningKey>(Scope::kTransaction,
+                              [&] { return InsertSigningKey(*db_, key, now); });
   }
 
   Result<SigningKey> GetSigningKey(std::string_view kid) override {
@@ -377,9 +380,7 @@ class PostgresStore final : public Store {
     return RevokeToken(*db_, name, now);
   }
 
-  Result<void> TouchApiToken(int64_t id, int64_t now) override {
-    return TouchToken(*db_, id, now);
-  }
+  Result<void> TouchApiToken(int64_t id, int64_t now) override { return TouchToken(*db_, id, now); }
 
   // ---- collection runs (the SQL is in postgres_runs.cc)
 
@@ -523,10 +524,10 @@ class PostgresStore final : public Store {
   Result<std::vector<Server>> FindServers(const std::vector<std::string>& names) {
     PgArray array;
     for (const std::string& name : names) array.Text(name);
-    auto rows = db_->Exec("SELECT " + std::string(kServerColumns) +
-                              " FROM servers WHERE name = ANY ($1::TEXT[])",
-                          PgParams().Array(array),
-                          names.size() == 1 ? "read server '" + names[0] + "'" : "read servers");
+    auto rows = db_->Exec(
+        "SELECT " + std::string(kServerColumns) + " FROM servers WHERE name = ANY ($1::TEXT[])",
+        PgParams().Array(array),
+        names.size() == 1 ? "read server '" + names[0] + "'" : "read servers");
     if (!rows) return tl::unexpected(rows.error());
     return rows->All<Server>(ServerFromRow);
   }
@@ -566,7 +567,7 @@ class PostgresStore final : public Store {
     return {};
   }
 
-  std::unique_ptr<PgConnection> db_;
+  std::unique_ptr<PgConnection> db_{};
 };
 
 }  // namespace

@@ -96,20 +96,20 @@ class SchemaSweeper : public ::testing::Environment {
 
 Result<std::unique_ptr<Store>> OpenIn(const std::string& schema) {
   if (TestUrl().empty()) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "N8N_FLEET_REQUIRE_POSTGRES=1 but N8N_FLEET_TEST_POSTGRES is not set: the "
-                     "PostgreSQL tests cannot run (scripts/postgres.sh start DIR PORT prints a URL)");
+    return MakeError(
+        ErrorCode::kFailedPrecondition,
+        "N8N_FLEET_REQUIRE_POSTGRES=1 but N8N_FLEET_TEST_POSTGRES is not set: the "
+        "PostgreSQL tests cannot run (scripts/postgres.sh start DIR PORT prints a URL)");
   }
   return OpenPostgresStore({.url = TestUrl(), .schema = schema});
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
-                         ::testing::Values(StoreFactory{
-                             "Server",
-                             [](const std::filesystem::path&) {
-                               return OpenIn(SchemaSweeper::NewSchema());
-                             },
-                             Unavailable}),
+                         ::testing::Values(StoreFactory{"Server",
+                                                        [](const std::filesystem::path&) {
+                                                          return OpenIn(SchemaSweeper::NewSchema());
+                                                        },
+                                                        Unavailable}),
                          StoreFactoryName);
 
 class PostgresStoreTest : public ::testing::Test {
@@ -219,8 +219,11 @@ TEST_F(PostgresStoreTest, ConcurrentOpenersOfAFreshSchemaMigrateItOnce) {
   for (int i = 0; i < kOpeners; ++i) {
     threads.emplace_back([&] {
       auto store = OpenIn(schema_);
-      if (store.has_value()) ++opened;
-      else ADD_FAILURE() << store.error().message;
+      if (!store) {
+        ADD_FAILURE() << store.error().message;
+        return;
+      }
+      ++opened;
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -396,6 +399,52 @@ TEST_F(PostgresStoreTest, ConcurrentClosersOfAFinishedRunCloseItOnce) {
   for (std::thread& thread : threads) thread.join();
 
   EXPECT_EQ(closed_runs.load(), kRuns);
+}
+
+// The daily run's slot, taken over from an interrupted run by two processes at once: the second
+// waits for the first's lock, then must see the slot taken by a running run (its snapshot predates
+// that run: the check must not mistake an invisible run for a deleted one).
+TEST_F(PostgresStoreTest, ASlotIsTakenOverByOneOfTwoConcurrentClaimers) {
+  auto setup = Open();
+  ASSERT_NE(setup, nullptr);
+  const std::string slot = "daily:2026-11-24";
+  CollectionRun interrupted;
+  interrupted.id = setup->CreateRun(CollectionRun{}).value();
+  ASSERT_TRUE(setup->ClaimSlot(slot, interrupted.id, kNow).value());
+  interrupted.status = RunStatus::kInterrupted;
+  ASSERT_TRUE(setup->FinishRun(interrupted).has_value());
+
+  std::atomic<int> taken{0};
+  const auto claim = [&](std::chrono::milliseconds wait_before, std::chrono::milliseconds hold) {
+    auto store = OpenIn(schema_);
+    if (!store) {
+      ADD_FAILURE() << store.error().message;
+      return;
+    }
+    std::this_thread::sleep_for(wait_before);
+    auto done = (*store)->Transaction([&]() -> Result<void> {
+      auto run = (*store)->CreateRun(CollectionRun{});
+      if (!run) return tl::unexpected(run.error());
+      auto claimed = (*store)->ClaimSlot(slot, *run, kNow + 1);
+      if (!claimed) return tl::unexpected(claimed.error());
+      if (!*claimed) return MakeError(ErrorCode::kAlreadyExists, "taken");
+      ++taken;
+      std::this_thread::sleep_for(hold);  // the slot's row stays locked meanwhile
+      return {};
+    });
+    if (!done && done.error().code != ErrorCode::kAlreadyExists) {
+      ADD_FAILURE() << done.error().message;
+    }
+  };
+  std::thread first(claim, std::chrono::milliseconds(0), std::chrono::milliseconds(400));
+  std::thread second(claim, std::chrono::milliseconds(150), std::chrono::milliseconds(0));
+  first.join();
+  second.join();
+
+  EXPECT_EQ(taken.load(), 1);
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM runs WHERE id = (SELECT run_id FROM schedule_slots) "
+                  "AND status = 'running'"),
+            "1");
 }
 
 TEST_F(PostgresStoreTest, AWriteFailingInsideATransactionLeavesItUsable) {

@@ -111,8 +111,7 @@ Result<void> RevokeToken(PgConnection& db, std::string_view name, int64_t now) {
 
 Result<void> TouchToken(PgConnection& db, int64_t id, int64_t now) {
   return UpdateOne(db, "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1",
-                   PgParams().Int(id).Int(now),
-                   "record the use of API token " + std::to_string(id),
+                   PgParams().Int(id).Int(now), "record the use of API token " + std::to_string(id),
                    Error{ErrorCode::kNotFound, "no API token with id " + std::to_string(id)});
 }
 

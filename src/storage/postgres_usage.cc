@@ -199,9 +199,9 @@ Result<void> UpsertUsage(PgConnection& db, const std::vector<DailyUsage>& rows) 
   if (unknown->empty()) {  // removed meanwhile and back again: a race, not a missing server
     return MakeError(ErrorCode::kIo, what + ": some rows were not stored; try again");
   }
-  return tl::unexpected(WithContext(NoServer((*unknown)[0].Text(0)),
-                                    "usage for day " + (*unknown)[0].Text(1) +
-                                        " not stored (nor the rest of its batch)"));
+  return tl::unexpected(WithContext(
+      NoServer((*unknown)[0].Text(0)),
+      "usage for day " + (*unknown)[0].Text(1) + " not stored (nor the rest of its batch)"));
   return {};
 }
 

@@ -133,8 +133,8 @@ Result<void> InsertWork(PgConnection& db, int64_t run_id, const std::vector<Work
     days.Text(item.day);
   }
   // Locked until commit: a concurrent CloseRunIfDone waits, then sees the new units.
-  auto run = db.Exec("SELECT status FROM runs WHERE id = $1 FOR SHARE", PgParams().Int(run_id),
-                     what);
+  auto run =
+      db.Exec("SELECT status FROM runs WHERE id = $1 FOR SHARE", PgParams().Int(run_id), what);
   if (!run) return tl::unexpected(run.error());
   if (run->empty()) return tl::unexpected(NoRun(run_id));
   const std::string status = (*run)[0].Text(0);
@@ -158,8 +158,8 @@ Result<void> InsertWork(PgConnection& db, int64_t run_id, const std::vector<Work
   auto queued = db.Exec(
       "WITH inserted AS ("
       "  INSERT INTO work_items (run_id, server_id, day) "
-      "  SELECT DISTINCT $1::BIGINT, s.id, i.day FROM unnest($2::TEXT[], $3::TEXT[]) AS i (name, day) "
-      "  JOIN servers s ON s.name = i.name "
+      "  SELECT DISTINCT $1::BIGINT, s.id, i.day "
+      "  FROM unnest($2::TEXT[], $3::TEXT[]) AS i (name, day) JOIN servers s ON s.name = i.name "
       "  ON CONFLICT (run_id, server_id, day) DO NOTHING RETURNING server_id) "
       "UPDATE work_units SET state = 'pending', lease_owner = NULL, lease_until = NULL "
       "WHERE run_id = $1::BIGINT AND state <> 'pending' "
@@ -288,8 +288,8 @@ Result<int64_t> CancelUnits(PgConnection& db, int64_t run_id, int64_t now) {
 Result<WorkProgress> SelectWorkProgress(PgConnection& db, int64_t run_id, int64_t now) {
   auto run = SelectRun(db, run_id);
   if (!run) return tl::unexpected(run.error());
-  auto rows =
-      db.Exec(kProgress, PgParams().Int(run_id).Int(now), "read the work progress of " + RunName(run_id));
+  auto rows = db.Exec(kProgress, PgParams().Int(run_id).Int(now),
+                      "read the work progress of " + RunName(run_id));
   if (!rows) return tl::unexpected(rows.error());
   const PgRow row = (*rows)[0];
   WorkProgress progress;
@@ -313,8 +313,8 @@ Result<std::optional<CollectionRun>> CloseRunWhenDone(PgConnection& db, int64_t 
   auto run = db.Exec("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", PgParams().Int(run_id), what);
   if (!run) return tl::unexpected(run.error());
   if (run->empty()) return tl::unexpected(NoRun(run_id));
-  auto closed =
-      db.Exec(std::string(kCloseRun) + std::string(kRunColumns), PgParams().Int(run_id).Int(now), what);
+  auto closed = db.Exec(std::string(kCloseRun) + std::string(kRunColumns),
+                        PgParams().Int(run_id).Int(now), what);
   if (!closed) return tl::unexpected(closed.error());
   if (closed->empty()) return std::optional<CollectionRun>();
   return std::optional<CollectionRun>(RunFromRow((*closed)[0]));
@@ -327,12 +327,16 @@ Result<bool> InsertSlot(PgConnection& db, std::string_view slot, int64_t run_id,
   const std::string what = "claim schedule slot '" + std::string(slot) + "'";
   auto run = SelectRun(db, run_id);
   if (!run) return tl::unexpected(WithContext(run.error(), what));
+  // Taken over when its run was interrupted, failed or deleted (run_id set to NULL). A run a
+  // concurrent claimer created and committed after this statement began is invisible to the
+  // EXISTS: the slot is then left to it, never taken twice.
   auto inserted = Changed(db,
                           "INSERT INTO schedule_slots (slot, run_id, claimed_at) "
-                          "VALUES ($1, $2, $3) ON CONFLICT (slot) DO UPDATE SET run_id = "
-                          "excluded.run_id, claimed_at = excluded.claimed_at WHERE COALESCE(("
-                          "SELECT status FROM runs WHERE runs.id = schedule_slots.run_id), "
-                          "'interrupted') IN ('interrupted', 'failed')",
+                          "VALUES ($1, $2, $3) ON CONFLICT (slot) DO UPDATE "
+                          "SET run_id = excluded.run_id, claimed_at = excluded.claimed_at "
+                          "WHERE schedule_slots.run_id IS NULL OR EXISTS (SELECT 1 FROM runs r "
+                          "WHERE r.id = schedule_slots.run_id "
+                          "AND r.status IN ('interrupted', 'failed'))",
                           PgParams().Text(slot).Int(run_id).Int(now), what);
   if (!inserted) return tl::unexpected(inserted.error());
   return *inserted == 1;

@@ -137,8 +137,9 @@ rep_serve_start() {
 rep_serve_wait() {
   local i=$1 n url
   for ((n = 0; n < 600; n++)); do
-    url=$(sed -n 's/.*"msg":"serving".*"url":"\(http[^"]*\)".*/\1/p' "$rep_work/serve-$i.err" |
-      head -1)
+    # (The file appears once the background shell has opened it.)
+    url=$(sed -n 's/.*"msg":"serving".*"url":"\(http[^"]*\)".*/\1/p' "$rep_work/serve-$i.err" \
+      2>/dev/null | head -1 || true)
     if [[ -n $url ]]; then
       rep_serve_urls[i]=${url%/}
       return 0

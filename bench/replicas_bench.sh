@@ -47,7 +47,7 @@ trap 'exit 130' INT TERM
 
 # collect_at 23:59 must stay ahead of the clock for the whole benchmark, and no run may cross
 # midnight: start early enough in the UTC day.
-rep_avoid_midnight 1500
+rep_avoid_midnight 900
 collect_at="23:59"
 
 # ---- the template database and the SQLite home, one fleet trusting both signing keys

@@ -25,6 +25,11 @@ echo "== build (-Werror) and tests"
 bash scripts/build.sh build -DN8N_FLEET_WERROR=ON
 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 300
 
+echo "== the end-to-end CLI and service suite again, every test on a PostgreSQL database"
+# (the store contract suite ran on both backends above; tests of SQLite files skip here)
+N8N_FLEET_TEST_BACKEND=postgresql ctest --test-dir build --output-on-failure -j"$(nproc)" \
+  --timeout 300 -R '^(ServerCli|ApiKeyCli|ApiKeyTestCommand|DbCli|ImportCli|KeyCli|TokenExchangeCli|CollectCli|Serve)Test\.'
+
 echo "== build with ASan+UBSan and tests"
 BUILD_TYPE=Debug bash scripts/build.sh build-asan -DN8N_FLEET_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

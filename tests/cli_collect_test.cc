@@ -129,6 +129,9 @@ TEST_F(CollectCliTest, EveryServerFailingExitsFour) {
 }
 
 TEST_F(CollectCliTest, AKilledRunLosesNothingAndTheNextRunCompletesExactlyOnce) {
+  if (OnPostgres())
+    GTEST_SKIP() << "on PostgreSQL a killed collector's servers wait for their lease to expire "
+                    "(tests/replicas/run.sh)";
   std::vector<FakeN8n*> slow;
   for (int i = 0; i < 12; ++i) {
     auto& n8n = AddInstance("s" + std::to_string(i), i, 6);
@@ -275,9 +278,11 @@ TEST_F(CollectCliTest, CtrlCStoresWhatArrivedAndMarksTheRunInterrupted) {
     slow.push_back(&AddInstance(name, 2, 3));
     slow.back()->SetFault(FakeN8n::Fault::kHang, 300);
   }
+  ProcessOptions env;
+  CleanEnv(env);
   BackgroundProcess collect(
       {FleetBinary(), "--home", home(), "collect", "--backfill", "--concurrency", "1", "--json"},
-      {}, dir_.path());
+      env, dir_.path());
   // Interrupt as soon as a slow instance is asked: at most two servers are in progress then.
   auto asked = [&] {
     for (auto* n8n : slow) {

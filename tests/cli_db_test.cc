@@ -24,6 +24,7 @@ class DbCliTest : public CliTest {
 };
 
 TEST_F(DbCliTest, InitCreatesAPrivateHomeAndDatabase) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   auto result = Json({"db", "init", "--json"});
   EXPECT_EQ(result["database"], db());
   EXPECT_GE(result["schema_version"].get<int>(), 1);
@@ -34,6 +35,7 @@ TEST_F(DbCliTest, InitCreatesAPrivateHomeAndDatabase) {
 }
 
 TEST_F(DbCliTest, StatusReportsCountsAndEncryption) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   Seed();
   auto status = Json({"db", "status", "--json"});
   EXPECT_EQ(status["backend"], "sqlite");
@@ -48,6 +50,7 @@ TEST_F(DbCliTest, StatusReportsCountsAndEncryption) {
 }
 
 TEST_F(DbCliTest, RawKeyBytesNeverReachTheDatabaseFiles) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   std::string key = MakeApiKey("needle-subject-0123456789", 1700000000);
   Ok({"apikey", "add", key, "--name", "k"});
   Ok({"apikey", "rotate", "k", key});
@@ -62,6 +65,7 @@ TEST_F(DbCliTest, RawKeyBytesNeverReachTheDatabaseFiles) {
 }
 
 TEST_F(DbCliTest, AWrongMasterKeyIsRefusedAndNothingIsOverwritten) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   Seed();
   Ok({"db", "compact"});
   std::string before = ReadAll(db());
@@ -100,6 +104,7 @@ TEST_F(DbCliTest, MasterKeyFromTheEnvironmentWorksWithoutAFile) {
 }
 
 TEST_F(DbCliTest, ACorruptDatabaseGivesAClearErrorAndIsLeftAlone) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   std::filesystem::create_directories(home());
   std::ofstream(db(), std::ios::binary) << std::string(8192, 'x');
   auto result = Run({"server", "list"});
@@ -109,6 +114,7 @@ TEST_F(DbCliTest, ACorruptDatabaseGivesAClearErrorAndIsLeftAlone) {
 }
 
 TEST_F(DbCliTest, BackupAndRestoreBringBackTheSavedState) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   Seed();
   std::string backup = dir_.path() + "/backup.db";
   Ok({"db", "backup", backup});
@@ -127,6 +133,7 @@ TEST_F(DbCliTest, BackupAndRestoreBringBackTheSavedState) {
 }
 
 TEST_F(DbCliTest, RestoreRefusesAnInvalidFileAndKeepsTheCurrentDatabase) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   Seed();
   std::string junk = dir_.path() + "/junk.db";
   std::ofstream(junk, std::ios::binary) << "SQLite format 3 but not really";
@@ -138,6 +145,7 @@ TEST_F(DbCliTest, RestoreRefusesAnInvalidFileAndKeepsTheCurrentDatabase) {
 }
 
 TEST_F(DbCliTest, RestoreRefusesABackupSealedWithAnotherMasterKey) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   std::string other_home = dir_.path() + "/other";
   auto other = RunProcess({FleetBinary(), "--home", other_home, "apikey", "add",
                            MakeApiKey("x", 1700000000), "--name", "foreign"});
@@ -190,6 +198,7 @@ TEST_F(DbCliTest, EnvShowsTheServiceConfigurationMergedFromItsFile) {
 }
 
 TEST_F(DbCliTest, DbFlagAndHomeFromTheEnvironmentAreHonoured) {
+  if (OnPostgres()) GTEST_SKIP() << "SQLite file behaviour (PostgreSQL: cli_postgres_test.cc)";
   std::string custom = dir_.path() + "/custom.db";
   auto result = RunProcess({FleetBinary(), "--db", custom, "server", "create", "a", "http://a.x"},
                            {.env = {{"N8N_FLEET_HOME", home()}}});

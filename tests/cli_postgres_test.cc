@@ -64,7 +64,10 @@ class PostgresCliTest : public CliTest {
 
   void TearDown() override {
     if (!database_.empty()) Admin("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
-    if (!role_.empty()) Admin("DROP ROLE IF EXISTS " + role_);
+    if (!role_.empty()) {
+      Admin("DROP OWNED BY " + role_);  // its grants in this database too
+      Admin("DROP ROLE IF EXISTS " + role_);
+    }
   }
 
   void Admin(const std::string& sql) {

@@ -45,8 +45,11 @@ TEST_F(ServerCliTest, EmojiAppearOnlyWithoutNoEmoji) {
 }
 
 TEST_F(ServerCliTest, GlobalOptionsAlsoWorkAfterTheSubcommand) {
+  ProcessOptions env;
+  CleanEnv(env);
   auto result = RunProcess({FleetBinary(), "server", "create", "late", "http://late.example",
-                            "--home", home(), "--no-emoji"});
+                            "--home", home(), "--no-emoji"},
+                           env);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(Json({"server", "list", "--json"}).size(), 1u);
 }

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <ctime>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "storage/migrations.h"
 #include "storage/postgres_db.h"
@@ -120,28 +122,58 @@ std::string WithDefaults(const std::string& url) {
   return out;
 }
 
-// In `text` from `from` on: replaces the value after each "password=" up to the first of `stops`
-// (or the end) with "***".
-void RedactPasswordParams(std::string& text, size_t from, std::string_view stops) {
-  for (size_t at = text.find("password=", from); at != std::string::npos;
-       at = text.find("password=", at + 1)) {
-    if (at > from &&
-        (std::isalnum(static_cast<unsigned char>(text[at - 1])) != 0 || text[at - 1] == '_')) {
-      continue;  // e.g. "sslpassword=" is a key of its own: also secret, but named otherwise
+bool IsPasswordKey(std::string_view key) {  // "password", and "sslpassword" (a key's passphrase)
+  return key.size() >= 8 && key.substr(key.size() - 8) == "password";
+}
+
+// Where `text` spells passwords: [begin, end) of each value. A URL carries one in its user info
+// (user:password@) and may carry more as query parameters; a key=value string as values of keys
+// named *password (bare or in single quotes, with \' inside).
+std::vector<std::pair<size_t, size_t>> PasswordSpans(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  if (const size_t scheme = text.find("://"); scheme != std::string_view::npos) {
+    const size_t start = scheme + 3;
+    const size_t end = std::min(text.find_first_of("/?#", start), text.size());
+    const size_t at = text.substr(0, end).rfind('@');
+    if (at != std::string_view::npos && at >= start) {
+      const size_t colon = text.find(':', start);
+      if (colon < at) spans.emplace_back(colon + 1, at);
     }
-    const size_t value = at + 9;
-    size_t end = value;
-    if (end < text.size() && text[end] == '\'') {  // key='quoted \' value'
-      for (++end; end < text.size() && text[end] != '\''; ++end) {
-        if (text[end] == '\\') ++end;
+    size_t param = text.find('?', start);
+    while (param != std::string_view::npos && param + 1 < text.size()) {
+      const size_t begin = param + 1;
+      const size_t stop = std::min(text.find_first_of("&#", begin), text.size());
+      const size_t equals = text.find('=', begin);
+      if (equals < stop && IsPasswordKey(text.substr(begin, equals - begin))) {
+        spans.emplace_back(equals + 1, stop);
       }
-      end = std::min(text.size(), end + 1);
-    } else {
-      end = text.find_first_of(stops, value);
-      if (end == std::string::npos) end = text.size();
+      param = stop < text.size() && text[stop] == '&' ? stop : std::string_view::npos;
     }
-    text.replace(value, end - value, "***");
+    return spans;
   }
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    const size_t key = i;
+    while (i < text.size() && text[i] != '=' && !is_space(text[i])) ++i;
+    const std::string_view name = text.substr(key, i - key);
+    while (i < text.size() && is_space(text[i])) ++i;
+    if (i >= text.size() || text[i] != '=') break;  // not key=value: leave the rest alone
+    ++i;
+    while (i < text.size() && is_space(text[i])) ++i;
+    const size_t value = i;
+    if (i < text.size() && text[i] == '\'') {
+      for (++i; i < text.size() && text[i] != '\''; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      i = std::min(text.size(), i + 1);
+    } else {
+      while (i < text.size() && !is_space(text[i])) ++i;
+    }
+    if (IsPasswordKey(name)) spans.emplace_back(value, i);
+  }
+  return spans;
 }
 
 std::string PercentDecode(std::string_view text) {
@@ -160,7 +192,7 @@ std::string PercentDecode(std::string_view text) {
 }
 
 // `message` without the secrets of `url`: libpq quotes a URL it cannot parse whole, so every
-// spelling of it and of its password (as written, percent-decoded) becomes the redacted form.
+// spelling of it and of its passwords (as written, percent-decoded) becomes the redacted form.
 std::string Scrub(std::string message, const std::string& url, const std::string& conninfo) {
   const auto replace_all = [&message](const std::string& what, std::string_view with) {
     if (what.empty()) return;
@@ -171,16 +203,11 @@ std::string Scrub(std::string message, const std::string& url, const std::string
   };
   replace_all(conninfo, RedactPostgresUrl(conninfo));
   replace_all(url, RedactPostgresUrl(url));
-  // What redaction replaced by "***" is the password (URLs carry one): the text between the
-  // parts both spellings share.
-  const std::string redacted = RedactPostgresUrl(url);
-  if (const size_t start = redacted.find("***"); start != std::string::npos) {
-    const size_t tail = redacted.size() - start - 3;
-    const std::string password = url.substr(start, url.size() - tail - start);
-    if (password.size() >= 3) {  // a shorter one would blank out ordinary words
-      replace_all(password, "***");
-      replace_all(PercentDecode(password), "***");
-    }
+  for (const auto& [begin, end] : PasswordSpans(url)) {
+    const std::string password = url.substr(begin, end - begin);
+    if (password.size() < 3) continue;  // a shorter one would blank out ordinary words
+    replace_all(password, "***");
+    replace_all(PercentDecode(password), "***");
   }
   return message;
 }
@@ -189,23 +216,9 @@ std::string Scrub(std::string message, const std::string& url, const std::string
 
 std::string RedactPostgresUrl(std::string_view url) {
   std::string out(url);
-  const size_t scheme = out.find("://");
-  if (scheme == std::string::npos) {  // key=value form
-    RedactPasswordParams(out, 0, " \t\n");
-    return out;
-  }
-  const size_t start = scheme + 3;
-  size_t end = out.find_first_of("/?#", start);
-  if (end == std::string::npos) end = out.size();
-  const size_t at = out.rfind('@', end - 1);
-  if (at != std::string::npos && at >= start) {
-    const size_t colon = out.find(':', start);
-    if (colon != std::string::npos && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  if (const size_t query = out.find('?', start); query != std::string::npos) {
-    RedactPasswordParams(out, query + 1, "&#");
+  const auto spans = PasswordSpans(url);
+  for (auto span = spans.rbegin(); span != spans.rend(); ++span) {  // back to front: offsets hold
+    out.replace(span->first, span->second - span->first, "***");
   }
   return out;
 }

@@ -127,7 +127,7 @@ class PostgresStore final : public Store {
             "INSERT INTO servers (name, url, customer, description, skip_tls_verify, auth, "
             "subject_email, subject_role, active, tracking_since, created_at, updated_at) "
             "SELECT name, url, customer, description, skip_tls_verify, auth, subject_email, "
-            "subject_role, active, tracking_since, $11, $11 FROM " +
+            "subject_role, active, tracking_since, $11::BIGINT, $11::BIGINT FROM " +
                 std::string(kServerArrays) + " ORDER BY n",
             params.Int(now), what);
         if (!done) return tl::unexpected(done.error());

@@ -34,6 +34,8 @@ class StoreSink final : public ResultSink {
   int64_t lost_leases() const { return lost_leases_; }
 
  private:
+  bool DropRemovedServers();
+
   storage::Store& store_;
   int64_t run_id_;
   size_t batch_servers_;

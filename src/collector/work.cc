@@ -37,7 +37,8 @@ Result<void> CollectClaims(storage::Store& store, registry::Authenticator& auth,
                            n8n::HttpTransport& transport, const Clock& clock,
                            const WorkOptions& options, int64_t run_id,
                            const std::vector<ServerJob>& jobs, WorkReport& report) {
-  StoreSink sink(store, run_id, 256, options.owner);
+  // Small batches: what a crashed collector fetched but had not stored is fetched again.
+  StoreSink sink(store, run_id, 16, options.owner);
   AttemptTap tap(sink, options.on_attempt);
   EngineOptions engine_options = options.engine;
   int64_t renewed_at = clock.NowUnixSeconds();

@@ -232,5 +232,38 @@ TEST_F(WorkTest, AFinishAfterTheLeaseWasTakenOverStoresTheFiguresAndCountsTheLos
   ExpectEveryDayOnce();
 }
 
+TEST_F(WorkTest, AServerRemovedWhileBeingCollectedDoesNotCostTheOthersTheirFigures) {
+  int64_t run = Prepare();
+  auto claims = a_->store->ClaimWork({.owner = "a",
+                                      .run_id = run,
+                                      .now = clock_.NowUnixSeconds(),
+                                      .lease_seconds = 60,
+                                      .max_servers = 2});
+  ASSERT_TRUE(claims && claims->size() == 2u);
+  StoreSink sink(*a_->store, run, 256, "a");
+  for (const auto& claim : *claims) {
+    ServerOutcome outcome;
+    outcome.server = claim.server.name;
+    DayOutcome day;
+    day.day = D("2026-11-23");
+    day.figures = DailyFigures{.total = 51, .failed = 51};
+    day.attempt = {.run_id = run, .server = outcome.server, .day = "2026-11-23", .outcome = "ok"};
+    outcome.days.push_back(day);
+    sink.Accept(outcome);
+  }
+  ASSERT_TRUE(a_->store->DeleteServer((*claims)[0].server.name, false));
+
+  sink.Flush();
+
+  EXPECT_FALSE(sink.write_error().has_value()) << sink.write_error()->message;
+  auto rows = a_->store->ListDailyUsage({});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].server, (*claims)[1].server.name);
+  auto progress = a_->store->GetWorkProgress(run, clock_.NowUnixSeconds());
+  ASSERT_TRUE(progress);
+  EXPECT_EQ(progress->servers_total, 5);  // the removed server's work went with it
+}
+
 }  // namespace
 }  // namespace fleet::collector

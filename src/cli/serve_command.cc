@@ -99,6 +99,13 @@ Result<int> Serve(Context& ctx, const ServeArgs& a) {
     }
   };
   runner_options.on_token_exchanges = [&](int64_t n) { metrics.AddTokenExchanges(n); };
+  runner_options.on_work = [&](const collector::WorkReport& work) {
+    metrics.AddWork(work.claims, work.lost_leases);
+    if (work.lost_leases > 0) {
+      log.Warn("servers finished after their lease was taken over (raise lease_seconds?)",
+               {{"servers", std::to_string(work.lost_leases)}});
+    }
+  };
   runner_options.on_finished = [&](const collector::RunReport& report) {
     metrics.RecordRun(report.run);
     log.Info("run finished", {{"run", std::to_string(report.run.id)},

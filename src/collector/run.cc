@@ -187,9 +187,15 @@ Result<PreparedRun> PrepareRun(storage::Store& store, const CollectionRequest& r
         auto progress = store.GetWorkProgress(run.id, now);
         if (!progress) return tl::unexpected(progress.error());
         if (progress->servers_leased > 0 || run.started_at > now - prepare.lease_seconds) {
+          std::string detail =
+              progress->servers_leased > 0
+                  ? std::to_string(progress->servers_leased) +
+                        " servers leased by collectors; a collector that died gives its servers "
+                        "up when its lease expires (lease_seconds)"
+                  : "started " + FormatTimestamp(run.started_at) + ", waiting to be claimed";
           return MakeError(ErrorCode::kFailedPrecondition,
-                           "collection run " + std::to_string(run.id) +
-                               " is in progress; try again when it has finished");
+                           "collection run " + std::to_string(run.id) + " is in progress (" +
+                               detail + "); try again when it has finished");
         }
       }
       if (auto ok = Interrupt(store, run, now); !ok) return ok;

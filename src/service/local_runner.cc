@@ -75,6 +75,7 @@ void LocalRunner::Loop() {
       options_.on_token_exchanges(auth_.exchanges() - exchanges_before);
     }
     if (!drained && options_.on_error) options_.on_error(0, drained.error());
+    if (drained && drained->claims > 0 && options_.on_work) options_.on_work(*drained);
     CloseFinishedRuns();
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, options_.poll, [this] { return wake_ || stop_.load(); });

@@ -39,6 +39,7 @@ struct LocalRunnerOptions {
   std::function<void(const collector::RunReport&)> on_finished{};
   std::function<void(int64_t run_id, const Error&)> on_error{};
   std::function<void(int64_t exchanges)> on_token_exchanges{};
+  std::function<void(const collector::WorkReport&)> on_work{};  // after each pass that claimed
 };
 
 // Collects in this process, on one worker thread, through the database's work queue: it claims

@@ -76,6 +76,12 @@ void Metrics::AddTokenExchanges(int64_t count) {
   token_exchanges_ += count;
 }
 
+void Metrics::AddWork(int64_t claims, int64_t lost_leases) {
+  std::lock_guard lock(mu_);
+  work_claims_ += claims;
+  work_lost_leases_ += lost_leases;
+}
+
 void Metrics::RecordRequest(std::string_view route, int status, std::chrono::microseconds elapsed) {
   std::lock_guard lock(mu_);
   ++requests_[{std::string(route), status}];
@@ -126,6 +132,12 @@ Result<std::string> Metrics::Render(storage::Store& store, int64_t now) {
   Header(out, "n8n_fleet_token_exchanges_total", "counter",
          "Token exchanges performed with instances.");
   out += fmt::format("n8n_fleet_token_exchanges_total {}\n", token_exchanges_);
+  Header(out, "n8n_fleet_work_claims_total", "counter",
+         "Servers this service claimed from the work queue.");
+  out += fmt::format("n8n_fleet_work_claims_total {}\n", work_claims_);
+  Header(out, "n8n_fleet_work_lost_leases_total", "counter",
+         "Servers this service finished after another service had claimed them again.");
+  out += fmt::format("n8n_fleet_work_lost_leases_total {}\n", work_lost_leases_);
   Header(out, "n8n_fleet_last_collection_timestamp_seconds", "gauge",
          "Unix time of the newest collected (pulled) usage row, per server.");
   for (const auto& [server, at] : *last) {

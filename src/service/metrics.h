@@ -39,6 +39,9 @@ class Metrics {
   void RecordAttempt(const FetchAttempt& attempt);  // per outcome, latency from duration_ms
   void RecordRun(const CollectionRun& run);         // per final status
   void AddTokenExchanges(int64_t count);
+  // Work-queue claims of this service and the servers it finished after another service had
+  // claimed them again (its lease had expired: a stall, or a lease too short).
+  void AddWork(int64_t claims, int64_t lost_leases);
   // `route` is the matched pattern ("/api/v1/servers/{name}"), never the raw path.
   void RecordRequest(std::string_view route, int status, std::chrono::microseconds elapsed);
 
@@ -53,6 +56,8 @@ class Metrics {
   Histogram fetch_latency_;
   std::map<std::string, int64_t> runs_by_status_;
   int64_t token_exchanges_{0};
+  int64_t work_claims_{0};
+  int64_t work_lost_leases_{0};
   std::map<std::pair<std::string, int>, int64_t> requests_;  // (route, status) -> count
   std::map<std::string, Histogram> request_latency_;         // by route
   // Cached gap gauges: (servers with gaps, gap days), computed at `gaps_at_`.

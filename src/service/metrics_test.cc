@@ -23,6 +23,8 @@ TEST(MetricsTest, CountsAttemptsByOutcomeWithLatencyHistogram) {
   metrics.RecordRun(run);
   metrics.AddTokenExchanges(3);
   metrics.AddTokenExchanges(2);
+  metrics.AddWork(64, 0);
+  metrics.AddWork(10, 2);
   auto text = metrics.Render(**store, kTestNow);
   ASSERT_TRUE(text) << text.error().message;
   EXPECT_THAT(*text, HasSubstr("# TYPE n8n_fleet_fetch_attempts_total counter\n"));
@@ -36,6 +38,8 @@ TEST(MetricsTest, CountsAttemptsByOutcomeWithLatencyHistogram) {
   EXPECT_THAT(*text, HasSubstr("n8n_fleet_fetch_duration_seconds_count 3\n"));
   EXPECT_THAT(*text, HasSubstr("n8n_fleet_collection_runs_total{status=\"partial\"} 1\n"));
   EXPECT_THAT(*text, HasSubstr("n8n_fleet_token_exchanges_total 5\n"));
+  EXPECT_THAT(*text, HasSubstr("n8n_fleet_work_claims_total 74\n"));
+  EXPECT_THAT(*text, HasSubstr("n8n_fleet_work_lost_leases_total 2\n"));
   EXPECT_THAT(*text, HasSubstr("n8n_fleet_servers_with_gaps 0\n"));
 }
 

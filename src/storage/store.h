@@ -260,8 +260,7 @@ class Store {
   // server name.
   virtual Result<std::vector<WorkClaim>> ClaimWork(const ClaimRequest& request) = 0;
   // Extends to now + lease_seconds every unfinished lease `owner` still holds; returns how many.
-  virtual Result<int64_t> RenewWork(std::string_view owner, int64_t now,
-                                    int64_t lease_seconds) = 0;
+  virtual Result<int64_t> RenewWork(std::string_view owner, int64_t now, int64_t lease_seconds) = 0;
   // Records how each of a claimed server's days ended and finishes the unit (failed if any day
   // failed, else done). kFailedPrecondition (nothing changed) when `owner` no longer holds the
   // unit: its lease expired and another collector claimed it. A day not in `days` stays pending

@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <initializer_list>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -62,26 +65,84 @@ struct Route {
   Handler handler;
 };
 
+// What the workflow routes keep beyond State (whose header the other fake_n8n*.cc files share).
+// The State of every FakeN8n is a WorkflowState (FakeN8n::Impl holds one), so the workflow
+// routes may downcast.
+struct WorkflowState : State {
+  bool n8n_ids{false};  // UseN8nWorkflowIds()
+  int next_version{1};  // for versionId
+};
+
+WorkflowState& AsWorkflowState(State& state) { return static_cast<WorkflowState&>(state); }
+
+// "2026-11-20T08:15:02.123Z": updatedAt as n8n sends it.
 std::string NowIso() {
-  std::time_t now = std::time(nullptr);
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm tm{};
-  gmtime_r(&now, &tm);
+  gmtime_r(&seconds, &tm);
   char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  char with_millis[40];
+  std::snprintf(with_millis, sizeof with_millis, "%s.%03dZ", text,
+                static_cast<int>(millis.count()));
+  return with_millis;
+}
+
+// n8n's ids are 16 characters of [0-9A-Za-z] (nanoid); these are deterministic per counter.
+std::string N8nStyleId(int counter) {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  uint64_t x = 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(counter) + 0x2545F4914F6CDD1DULL;
+  std::string id;
+  for (int i = 0; i < 16; ++i) {
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    id += kAlphabet[(x * 0x2545F4914F6CDD1DULL >> 58) % 62];
+  }
+  return id;
+}
+
+// A fresh versionId (n8n: a UUID, changed by every save). Needs state.mu.
+std::string NextVersionId(State& state) {
+  char text[40];
+  std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d",
+                AsWorkflowState(state).next_version++);
   return text;
 }
 
+// A workflow with every field n8n 2.40.7 returns, read-only ones included. Needs state.mu.
 Json NewWorkflow(State& state, const std::string& name) {
   std::string now = NowIso();
-  return Json{{"id", std::to_string(state.next_workflow_id++)},
+  int counter = state.next_workflow_id++;
+  std::string id = AsWorkflowState(state).n8n_ids ? N8nStyleId(counter) : std::to_string(counter);
+  return Json{{"id", id},
               {"name", name},
               {"active", false},
+              {"isArchived", false},
               {"createdAt", now},
               {"updatedAt", now},
+              {"versionId", NextVersionId(state)},
+              {"triggerCount", 0},
               {"nodes", Json::array()},
               {"connections", Json::object()},
               {"settings", Json::object()},
-              {"tags", Json::array()}};
+              {"staticData", nullptr},
+              {"meta", nullptr},
+              {"pinData", Json::object()},
+              {"tags", Json::array()},
+              {"shared", Json::array()}};
+}
+
+// The stored workflow with this id, or nullptr. Needs state.mu.
+Json* FindWorkflow(State& state, const std::string& id) {
+  for (Json& workflow : state.workflows) {
+    if (workflow["id"] == id) return &workflow;
+  }
+  return nullptr;
 }
 
 // ---- Routes, as n8n 2.40.7 answers them (n8n-reference.md) ----
@@ -110,35 +171,187 @@ void HandleListWorkflows(State& state, Call& call) {
   SendJson(call, 200, Json{{"data", std::move(data)}, {"nextCursor", std::move(next)}});
 }
 
-// POST /api/v1/workflows: name, nodes, connections, settings; extra fields are rejected.
-void HandleCreateWorkflow(State& state, Call& call) {
-  if (!Authorize(state, call)) return;
+// The body of a create or an update, checked like n8n's OpenAPI validator does (the messages are
+// its): an object with only the writable fields and only the writable settings. Returns the
+// body, or answers 400 itself and returns nullopt.
+std::optional<Json> WritableBody(Call& call, std::initializer_list<const char*> required) {
+  static const std::set<std::string> kFields = {"name", "nodes", "connections", "settings",
+                                                "staticData"};
+  static const std::set<std::string> kSettings = {"saveExecutionProgress",
+                                                  "saveManualExecutions",
+                                                  "saveDataErrorExecution",
+                                                  "saveDataSuccessExecution",
+                                                  "executionTimeout",
+                                                  "errorWorkflow",
+                                                  "timezone",
+                                                  "executionOrder",
+                                                  "binaryMode",
+                                                  "callerPolicy",
+                                                  "callerIds",
+                                                  "timeSavedMode",
+                                                  "timeSavedPerExecution",
+                                                  "redactionPolicy",
+                                                  "availableInMCP",
+                                                  "customTelemetryTags",
+                                                  "credentialResolverId"};
   Json body = Json::parse(call.req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    return SendMessage(call, 400, "request/body must be object");
+    SendMessage(call, 400, "request/body must be object");
+    return std::nullopt;
   }
-  static const std::set<std::string> kAllowed = {"name", "nodes", "connections", "settings"};
   for (const auto& [field, value] : body.items()) {
-    if (kAllowed.count(field) == 0) {
-      return SendMessage(call, 400, "request/body must NOT have additional properties");
+    if (kFields.count(field) == 0) {
+      SendMessage(call, 400, "request/body must NOT have additional properties");
+      return std::nullopt;
     }
   }
-  if (!body.contains("name") || !body["name"].is_string()) {
-    return SendMessage(call, 400, "request/body must have required property 'name'");
+  for (const char* field : required) {
+    if (!body.contains(field)) {
+      SendMessage(call, 400,
+                  std::string("request/body must have required property '") + field + "'");
+      return std::nullopt;
+    }
   }
-  std::lock_guard lock(state.mu);
-  Json workflow = NewWorkflow(state, body["name"].get<std::string>());
-  for (const char* field : {"nodes", "connections", "settings"}) {
+  if (body.contains("name") && !body["name"].is_string()) {
+    SendMessage(call, 400, "request/body/name must be string");
+    return std::nullopt;
+  }
+  if (body.contains("settings") && body["settings"].is_object()) {
+    for (const auto& [key, value] : body["settings"].items()) {
+      if (kSettings.count(key) == 0) {
+        SendMessage(call, 400, "request/body/settings must NOT have additional properties");
+        return std::nullopt;
+      }
+    }
+  }
+  return body;
+}
+
+void CopyWritableFields(const Json& body, Json& workflow) {
+  for (const char* field : {"nodes", "connections", "settings", "staticData"}) {
     if (body.contains(field)) workflow[field] = body[field];
   }
+}
+
+// POST /api/v1/workflows: name, nodes, connections, settings, staticData; extra fields are
+// rejected. n8n also requires nodes, connections and settings; the fake only the name.
+void HandleCreateWorkflow(State& state, Call& call) {
+  if (!Authorize(state, call)) return;
+  std::optional<Json> body = WritableBody(call, {"name"});
+  if (!body) return;
+  std::lock_guard lock(state.mu);
+  Json workflow = NewWorkflow(state, (*body)["name"].get<std::string>());
+  CopyWritableFields(*body, workflow);
   state.workflows.push_back(workflow);
   SendJson(call, 200, workflow);
+}
+
+// The routes under /api/v1/workflows/:id answer an unknown id 404 {"message":"not found"} before
+// looking at credentials, as the fake answers any unknown path (n8n checks credentials first).
+// Returns true when the workflow exists and the caller is authorized.
+bool KnownAndAuthorized(State& state, Call& call) {
+  {
+    std::lock_guard lock(state.mu);
+    if (FindWorkflow(state, call.params["id"]) == nullptr) {
+      SendMessage(call, 404, "not found");
+      return false;
+    }
+  }
+  return Authorize(state, call).has_value();
+}
+
+// Runs `change` on the workflow the path names, under the lock, and answers it; 404 when it was
+// deleted meanwhile. `change` may answer an error itself and return false.
+template <class Change>
+void ChangeWorkflow(State& state, Call& call, Change change) {
+  std::lock_guard lock(state.mu);
+  Json* workflow = FindWorkflow(state, call.params["id"]);
+  if (workflow == nullptr) return SendMessage(call, 404, "not found");
+  if (!change(*workflow)) return;
+  SendJson(call, 200, *workflow);
+}
+
+// GET /api/v1/workflows/:id
+void HandleGetWorkflow(State& state, Call& call) {
+  if (!KnownAndAuthorized(state, call)) return;
+  ChangeWorkflow(state, call, [](Json&) { return true; });
+}
+
+// PUT /api/v1/workflows/:id: the same body as a create, all four fields required; a new
+// versionId and updatedAt. An active workflow stays active (n8n re-activates it).
+void HandleUpdateWorkflow(State& state, Call& call) {
+  if (!KnownAndAuthorized(state, call)) return;
+  std::optional<Json> body = WritableBody(call, {"name", "nodes", "connections", "settings"});
+  if (!body) return;
+  ChangeWorkflow(state, call, [&](Json& workflow) {
+    workflow["name"] = (*body)["name"];
+    CopyWritableFields(*body, workflow);
+    workflow["updatedAt"] = NowIso();
+    workflow["versionId"] = NextVersionId(state);
+    return true;
+  });
+}
+
+// n8n refuses to activate a workflow without a node that can start it.
+bool HasTriggerNode(const Json& workflow) {
+  for (const Json& node : workflow.value("nodes", Json::array())) {
+    std::string type = node.is_object() ? node.value("type", "") : "";
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (type.find("trigger") != std::string::npos || type.find("webhook") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// POST /api/v1/workflows/:id/activate
+void HandleActivateWorkflow(State& state, Call& call) {
+  if (!KnownAndAuthorized(state, call)) return;
+  ChangeWorkflow(state, call, [&](Json& workflow) {
+    if (!HasTriggerNode(workflow)) {
+      SendMessage(call, 400,
+                  "Workflow has no node to start the workflow - at least one trigger, poller or "
+                  "webhook node is required");
+      return false;
+    }
+    workflow["active"] = true;
+    workflow["updatedAt"] = NowIso();
+    return true;
+  });
+}
+
+// POST /api/v1/workflows/:id/deactivate
+void HandleDeactivateWorkflow(State& state, Call& call) {
+  if (!KnownAndAuthorized(state, call)) return;
+  ChangeWorkflow(state, call, [&](Json& workflow) {
+    workflow["active"] = false;
+    workflow["updatedAt"] = NowIso();
+    return true;
+  });
+}
+
+// DELETE /api/v1/workflows/:id: answers the deleted workflow.
+void HandleDeleteWorkflow(State& state, Call& call) {
+  if (!KnownAndAuthorized(state, call)) return;
+  std::lock_guard lock(state.mu);
+  auto it = std::find_if(state.workflows.begin(), state.workflows.end(),
+                         [&](const Json& workflow) { return workflow["id"] == call.params["id"]; });
+  if (it == state.workflows.end()) return SendMessage(call, 404, "not found");
+  Json deleted = std::move(*it);
+  state.workflows.erase(it);
+  SendJson(call, 200, deleted);
 }
 
 constexpr Route kRoutes[] = {
     {"GET", "/healthz", HandleHealth},
     {"GET", "/api/v1/workflows", HandleListWorkflows},
     {"POST", "/api/v1/workflows", HandleCreateWorkflow},
+    {"GET", "/api/v1/workflows/:id", HandleGetWorkflow},
+    {"PUT", "/api/v1/workflows/:id", HandleUpdateWorkflow},
+    {"DELETE", "/api/v1/workflows/:id", HandleDeleteWorkflow},
+    {"POST", "/api/v1/workflows/:id/activate", HandleActivateWorkflow},
+    {"POST", "/api/v1/workflows/:id/deactivate", HandleDeactivateWorkflow},
     {"POST", kTokenExchangePath, HandleTokenExchange},
     {"GET", "/api/v1/insights/summary", HandleInsightsSummary},
 };
@@ -261,7 +474,7 @@ void Dispatch(State& state, const httplib::Request& req, httplib::Response& res)
 using fake::State;
 
 struct FakeN8n::Impl {
-  State state;
+  fake::WorkflowState state;
   httplib::Server server;
   std::thread thread;
   int port{0};
@@ -388,6 +601,31 @@ std::string FakeN8n::AddWorkflow(const std::string& name) {
   std::lock_guard lock(impl_->state.mu);
   impl_->state.workflows.push_back(fake::NewWorkflow(impl_->state, name));
   return impl_->state.workflows.back()["id"].get<std::string>();
+}
+
+std::string FakeN8n::SeedWorkflow(const nlohmann::json& fields) {
+  std::lock_guard lock(impl_->state.mu);
+  nlohmann::json workflow = fake::NewWorkflow(impl_->state, fields.value("name", "My workflow"));
+  workflow.update(fields);
+  impl_->state.workflows.push_back(std::move(workflow));
+  return impl_->state.workflows.back()["id"].get<std::string>();
+}
+
+void FakeN8n::UseN8nWorkflowIds() {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.n8n_ids = true;
+}
+
+std::optional<nlohmann::json> FakeN8n::Workflow(const std::string& id) const {
+  std::lock_guard lock(impl_->state.mu);
+  const nlohmann::json* workflow = fake::FindWorkflow(impl_->state, id);
+  if (workflow == nullptr) return std::nullopt;
+  return *workflow;
+}
+
+std::vector<nlohmann::json> FakeN8n::Workflows() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.workflows;
 }
 
 std::vector<std::string> FakeN8n::Requests() const {

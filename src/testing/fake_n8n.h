@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "testing/n8n_rules.h"
 
 namespace fleet::testing {
@@ -77,9 +79,22 @@ class FakeN8n {
   void SetToday(const std::string& day);
   void SetHistoryDays(int days);  // the licence's insights history, default 365
 
-  // Workflows listed by GET /api/v1/workflows (ids "1", "2", ... in order of addition).
-  // Returns the new workflow's id.
+  // Workflows: GET/POST /api/v1/workflows (list with limit/cursor, create), GET/PUT/DELETE
+  // /api/v1/workflows/:id, POST .../activate and .../deactivate, kept in memory with the fields
+  // n8n returns (versionId and updatedAt change on every save). Bodies are checked like n8n does:
+  // an unknown field or settings key is 400 "... must NOT have additional properties"; activating
+  // needs a trigger or webhook node. Ids are "1", "2", ... in order of addition, or like n8n's
+  // after UseN8nWorkflowIds().
+  // Adds a workflow with this name (inactive, no nodes) and returns its id.
   std::string AddWorkflow(const std::string& name);
+  // Adds a workflow whose fields `fields` overrides (e.g. nodes, active, settings; "id" too) and
+  // returns its id.
+  std::string SeedWorkflow(const nlohmann::json& fields);
+  // From now on new workflows get 16-character ids of [0-9A-Za-z] like n8n's (deterministic).
+  void UseN8nWorkflowIds();
+  // The stored workflow, as GET /api/v1/workflows/:id would answer it.
+  std::optional<nlohmann::json> Workflow(const std::string& id) const;
+  std::vector<nlohmann::json> Workflows() const;  // in list order
 
   // Requests seen, for assertions: "GET /api/v1/workflows?limit=1".
   std::vector<std::string> Requests() const;

@@ -3,22 +3,10 @@
 #include <optional>
 #include <string>
 
+#include "storage/store_rules.h"
+
 namespace fleet::storage {
 namespace {
-
-constexpr std::string_view kSigningKeyColumns =
-    "id, kid, alg, issuer, sealed_private_key, public_pem, state, created_at, activated_at, "
-    "retired_at";
-
-constexpr std::string_view kListHint = "`n8n-fleet key list` shows the keys";
-
-std::optional<SigningKeyState> ParseState(std::string_view text) {
-  for (SigningKeyState state :
-       {SigningKeyState::kActive, SigningKeyState::kStandby, SigningKeyState::kRetired}) {
-    if (SigningKeyStateName(state) == text) return state;
-  }
-  return std::nullopt;
-}
 
 SigningKey ReadSigningKey(const PgRow& row) {
   SigningKey key;
@@ -29,16 +17,11 @@ SigningKey ReadSigningKey(const PgRow& row) {
   key.sealed_private_key = row.Bytes(4);
   key.public_pem = row.Text(5);
   // The CHECK constraint admits only known states; anything else must never sign.
-  key.state = ParseState(row.Text(6)).value_or(SigningKeyState::kRetired);
+  key.state = ParseSigningKeyState(row.Text(6)).value_or(SigningKeyState::kRetired);
   key.created_at = row.Int(7);
   key.activated_at = row.OptionalInt(8);
   key.retired_at = row.OptionalInt(9);
   return key;
-}
-
-Error NoSigningKey(std::string_view kid) {
-  return Error{ErrorCode::kNotFound,
-               "no signing key with kid '" + std::string(kid) + "'; " + std::string(kListHint)};
 }
 
 // Every row matching `where` (which may use $1 = `kid`), oldest first.
@@ -89,7 +72,7 @@ Result<SigningKey> InsertSigningKey(PgConnection& db, const SigningKey& key, int
     if (rows.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(rows.error());
     return MakeError(ErrorCode::kAlreadyExists, "signing key '" + key.kid +
                                                     "' already exists; choose another kid (" +
-                                                    std::string(kListHint) + ")");
+                                                    std::string(kSigningKeyListHint) + ")");
   }
   created.id = (*rows)[0].Int(0);
   return created;
@@ -113,7 +96,7 @@ Result<SigningKey> SelectActiveSigningKey(PgConnection& db) {
     return MakeError(ErrorCode::kNotFound,
                      "no active signing key; create one with `n8n-fleet key generate`, or "
                      "activate a standby key with `n8n-fleet key activate <kid>` (" +
-                         std::string(kListHint) + ")");
+                         std::string(kSigningKeyListHint) + ")");
   }
   return std::move(keys->front());
 }
@@ -128,7 +111,7 @@ Result<void> MakeSigningKeyActive(PgConnection& db, std::string_view kid, int64_
                      "signing key '" + std::string(kid) +
                          "' is retired and cannot be activated again; create a new one with "
                          "`n8n-fleet key generate` (" +
-                         std::string(kListHint) + ")");
+                         std::string(kSigningKeyListHint) + ")");
   }
   if (auto demoted = DemoteActive(db, what); !demoted) return demoted;
   auto done = db.Exec("UPDATE signing_keys SET state = 'active', activated_at = $2 WHERE id = $1",

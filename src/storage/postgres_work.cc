@@ -7,6 +7,8 @@
 #include "storage/postgres_rows.h"
 #include "storage/postgres_runs.h"
 
+#include "storage/store_rules.h"
+
 namespace fleet::storage {
 namespace {
 
@@ -92,23 +94,6 @@ FROM (SELECT COUNT(*) FILTER (WHERE state = 'pending') AS pending,
              COUNT(*) FILTER (WHERE state = 'failed') AS failed
       FROM work_items WHERE run_id = $1::BIGINT AND server_id = $2::BIGINT) c
 WHERE u.run_id = $1::BIGINT AND u.server_id = $2::BIGINT)sql";
-
-std::string RunName(int64_t run_id) { return "collection run " + std::to_string(run_id); }
-
-std::string UnitName(int64_t run_id, std::string_view server) {
-  return "server '" + std::string(server) + "' in " + RunName(run_id);
-}
-
-Result<void> CheckLease(std::string_view owner, int64_t lease_seconds) {
-  if (owner.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "a work lease needs a non-empty owner");
-  }
-  if (lease_seconds <= 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "a work lease must last at least 1 second, not " +
-                                                      std::to_string(lease_seconds));
-  }
-  return {};
-}
 
 // Runs a statement and returns how many rows it changed.
 Result<int64_t> Changed(PgConnection& db, std::string_view sql, const PgParams& params,

@@ -3,22 +3,10 @@
 #include <optional>
 #include <string>
 
+#include "storage/store_rules.h"
+
 namespace fleet::storage {
 namespace {
-
-constexpr std::string_view kSigningKeyColumns =
-    "id, kid, alg, issuer, sealed_private_key, public_pem, state, created_at, activated_at, "
-    "retired_at";
-
-constexpr std::string_view kListHint = "`n8n-fleet key list` shows the keys";
-
-std::optional<SigningKeyState> ParseState(std::string_view text) {
-  for (SigningKeyState state :
-       {SigningKeyState::kActive, SigningKeyState::kStandby, SigningKeyState::kRetired}) {
-    if (SigningKeyStateName(state) == text) return state;
-  }
-  return std::nullopt;
-}
 
 SigningKey ReadSigningKey(const Statement& row) {
   SigningKey key;
@@ -29,16 +17,11 @@ SigningKey ReadSigningKey(const Statement& row) {
   key.sealed_private_key = row.ColumnBlob(4);
   key.public_pem = row.ColumnText(5);
   // The CHECK constraint admits only known states; anything else must never sign.
-  key.state = ParseState(row.ColumnText(6)).value_or(SigningKeyState::kRetired);
+  key.state = ParseSigningKeyState(row.ColumnText(6)).value_or(SigningKeyState::kRetired);
   key.created_at = row.ColumnInt(7);
   key.activated_at = row.ColumnOptionalInt(8);
   key.retired_at = row.ColumnOptionalInt(9);
   return key;
-}
-
-Error NoSigningKey(std::string_view kid) {
-  return Error{ErrorCode::kNotFound,
-               "no signing key with kid '" + std::string(kid) + "'; " + std::string(kListHint)};
 }
 
 // Every row matching `where` (which may use $1 = `kid`), oldest first.
@@ -93,7 +76,7 @@ Result<SigningKey> InsertSigningKey(Database& db, const SigningKey& key, int64_t
     if (row.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(row.error());
     return MakeError(ErrorCode::kAlreadyExists, "signing key '" + key.kid +
                                                     "' already exists; choose another kid (" +
-                                                    std::string(kListHint) + ")");
+                                                    std::string(kSigningKeyListHint) + ")");
   }
   created.id = stmt->ColumnInt(0);
   if (auto done = stmt->Run(); !done) return tl::unexpected(done.error());
@@ -118,7 +101,7 @@ Result<SigningKey> SelectActiveSigningKey(Database& db) {
     return MakeError(ErrorCode::kNotFound,
                      "no active signing key; create one with `n8n-fleet key generate`, or "
                      "activate a standby key with `n8n-fleet key activate <kid>` (" +
-                         std::string(kListHint) + ")");
+                         std::string(kSigningKeyListHint) + ")");
   }
   return std::move(keys->front());
 }
@@ -133,7 +116,7 @@ Result<void> MakeSigningKeyActive(Database& db, std::string_view kid, int64_t no
                      "signing key '" + std::string(kid) +
                          "' is retired and cannot be activated again; create a new one with "
                          "`n8n-fleet key generate` (" +
-                         std::string(kListHint) + ")");
+                         std::string(kSigningKeyListHint) + ")");
   }
   if (auto demoted = DemoteActive(db, what); !demoted) return demoted;
   auto stmt =

@@ -9,6 +9,8 @@
 #include "storage/sqlite_rows.h"
 #include "storage/sqlite_runs.h"
 
+#include "storage/store_rules.h"
+
 namespace fleet::storage {
 namespace {
 
@@ -52,23 +54,6 @@ UPDATE runs SET
   days_stored = (SELECT COUNT(*) FROM work_items WHERE run_id = $1 AND state = 'done')
 WHERE id = $1 AND status = 'running'
   AND NOT EXISTS (SELECT 1 FROM work_units WHERE run_id = $1 AND state = 'pending'))sql";
-
-std::string RunName(int64_t run_id) { return "collection run " + std::to_string(run_id); }
-
-std::string UnitName(int64_t run_id, std::string_view server) {
-  return "server '" + std::string(server) + "' in " + RunName(run_id);
-}
-
-Result<void> CheckLease(std::string_view owner, int64_t lease_seconds) {
-  if (owner.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "a work lease needs a non-empty owner");
-  }
-  if (lease_seconds <= 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "a work lease must last at least 1 second, not " +
-                                                      std::to_string(lease_seconds));
-  }
-  return {};
-}
 
 // Runs `stmt` and returns how many rows it changed.
 Result<int64_t> Changed(Database& db, Statement& stmt) {

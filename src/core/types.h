@@ -160,4 +160,24 @@ struct InstanceReport {
   std::string payload_json{};  // the body as received, minus the licence certificate
 };
 
+// A workflow kept as a local file and known to the database (`wf pull` / `wf push`), with its id
+// on each server it was pulled from or pushed to (ids differ between instances).
+struct WorkflowMapping {
+  std::string server{};             // server name
+  std::string remote_id{};          // the workflow's id on that server
+  std::string remote_updated_at{};  // the server's updatedAt after the last pull or push
+  std::string last_action{};        // "pull" or "push"
+  int64_t last_at{};                // when (unix seconds)
+};
+
+struct LocalWorkflow {
+  int64_t id{};
+  std::string name{};         // the workflow's name; unique among local workflows
+  std::string file{};         // absolute path of its file; unique
+  std::string file_sha256{};  // hex SHA-256 of the file as pull last wrote it or push last sent it
+  int64_t created_at{};
+  int64_t updated_at{};
+  std::vector<WorkflowMapping> mappings{};  // by server name
+};
+
 }  // namespace fleet

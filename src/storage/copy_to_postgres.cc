@@ -18,9 +18,20 @@ namespace {
 // In dependency order (referenced tables first). data_version, work_units, work_items and
 // schedule_slots are derived or transient: not copied.
 constexpr std::string_view kTables[] = {
-    "meta",         "servers",     "api_keys",           "server_api_keys",
-    "signing_keys", "api_tokens",  "instance_reports",   "runs",
-    "run_attempts", "usage_daily", "usage_unrecoverable"};
+    "meta",
+    "servers",
+    "api_keys",
+    "server_api_keys",
+    "signing_keys",
+    "api_tokens",
+    "instance_reports",
+    "runs",
+    "run_attempts",
+    "usage_daily",
+    "usage_unrecoverable",
+    "workflows",
+    "workflow_mappings",
+};
 
 // A batch is sent once it holds this many bytes of SQL, even with fewer rows (raw JSON is large).
 constexpr size_t kMaxBatchBytes = size_t{4} << 20;

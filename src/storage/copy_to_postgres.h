@@ -47,16 +47,16 @@ struct CopyToPostgresOptions {
 
 // Copies every table that holds state (registry: meta, servers, api_keys, server_api_keys,
 // signing_keys, api_tokens, instance_reports; usage_daily, usage_unrecoverable; runs,
-// run_attempts) from the SQLite database into the PostgreSQL one, ids preserved and sealed
-// secrets as they are (still encrypted: the same master key opens them), in one PostgreSQL
-// transaction, then compares row counts and per-month usage totals inside that transaction and
-// commits only when they are equal. A row whose primary key is already present is replaced, so a
-// second copy leaves the same data. Identity sequences are advanced past the highest id. The
-// source is read in one snapshot, a batch at a time (memory stays bounded whatever its size).
-// The derived tables (data_version, work queue, schedule slots) are not copied; the target's
-// triggers bump its data version. Errors: kUnavailable when PostgreSQL cannot be reached,
-// kAlreadyExists when the target holds other rows under the same names (migrate into an empty
-// database), kIo otherwise; messages never carry the URL's password.
+// run_attempts; local workflows: workflows, workflow_mappings) from the SQLite database into the
+// PostgreSQL one, ids preserved and sealed secrets as they are (still encrypted: the same master
+// key opens them), in one PostgreSQL transaction, then compares row counts and per-month usage
+// totals inside that transaction and commits only when they are equal. A row whose primary key is
+// already present is replaced, so a second copy leaves the same data. Identity sequences are
+// advanced past the highest id. The source is read in one snapshot, a batch at a time (memory
+// stays bounded whatever its size). The derived tables (data_version, work queue, schedule slots)
+// are not copied; the target's triggers bump its data version. Errors: kUnavailable when
+// PostgreSQL cannot be reached, kAlreadyExists when the target holds other rows under the same
+// names (migrate into an empty database), kIo otherwise; messages never carry the URL's password.
 Result<CopyReport> CopySqliteToPostgres(const CopyToPostgresOptions& options);
 
 }  // namespace fleet::storage

@@ -243,6 +243,31 @@ CREATE TABLE schedule_slots (
 );
 )sql";
 
+// Workflows kept as local files (`wf pull` / `wf push`) and, per server, the id each has there
+// (ids differ between instances). A remote workflow is one local workflow: (server_id, remote_id)
+// is unique, and its index serves ON DELETE CASCADE when a server is removed (its mappings go
+// with it; the local workflow stays).
+constexpr std::string_view kLocalWorkflows = R"sql(
+CREATE TABLE workflows (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE CHECK (name <> ''),
+  file TEXT NOT NULL UNIQUE CHECK (file <> ''),
+  file_sha256 TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE workflow_mappings (
+  workflow_id INTEGER NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+  server_id INTEGER NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+  remote_id TEXT NOT NULL CHECK (remote_id <> ''),
+  remote_updated_at TEXT NOT NULL DEFAULT '',
+  last_action TEXT NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow_id, server_id),
+  UNIQUE (server_id, remote_id)
+);
+)sql";
+
 // Version 6 on PostgreSQL: the same counter, bumped by statement-level triggers that look at
 // their transition tables (a statement that changed no row leaves the version alone, and a bulk
 // upsert bumps it once, not once per row). The functions pin the search_path of their creation
@@ -295,6 +320,7 @@ constexpr Migration kMigrations[] = {
     {6, "a data version bumped by every change to usage and servers", kDataVersion,
      kDataVersionPostgres},
     {7, "the work queue and schedule slots", kWorkQueue},
+    {8, "local workflows and their ids on each server", kLocalWorkflows},
 };
 
 bool IsWordChar(char c) {

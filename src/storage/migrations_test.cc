@@ -232,6 +232,69 @@ TEST(MigrationsTest, OpeningAVersionFourDatabaseAddsTokensAndReportsAndKeepsItsU
             "3");
 }
 
+TEST(MigrationsTest, OpeningAVersionSevenDatabaseAddsLocalWorkflowsAndKeepsItsServers) {
+  TempDir dir;
+  const std::string path = dir.File("v7.db");
+  {
+    Database db = Database::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE).value();
+    ASSERT_EQ(Migrate(db, FleetMigrations(), 7, 100).value(), 7);
+    ASSERT_TRUE(db.Exec("INSERT INTO servers (name, url, created_at, updated_at) "
+                        "VALUES ('legacy', 'https://legacy.example.com', 5, 5)",
+                        "seed")
+                    .has_value());
+    ASSERT_FALSE(db.TableExists("workflows"));
+  }
+
+  auto store = OpenSqliteStore({.path = path, .create = false});
+
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_EQ((*store)->Status().value().schema_version, CurrentSchemaVersion());
+  EXPECT_TRUE((*store)->ListLocalWorkflows().value().empty());
+  auto saved = (*store)->SaveLocalWorkflow({0, "flow", "/flows/flow.json", "", 0, 0, {}}, 90);
+  ASSERT_TRUE(saved.has_value()) << saved.error().message;
+  ASSERT_TRUE(
+      (*store)->SaveWorkflowMapping(saved->id, {"legacy", "r1", "", "pull", 90}).has_value());
+  EXPECT_EQ((*store)->ListLocalWorkflows().value().at(0).mappings.at(0).server, "legacy");
+  EXPECT_EQ(QuerySqlite(path, "SELECT description FROM schema_version WHERE version = 8"),
+            "local workflows and their ids on each server");
+}
+
+TEST(MigrationsTest, TheSchemaItselfMapsARemoteWorkflowToOneLocalWorkflow) {
+  Database db = OpenMemory();
+  ASSERT_TRUE(Migrate(db, FleetMigrations(), 8, 100).has_value());
+  ASSERT_TRUE(
+      db.Exec("PRAGMA foreign_keys = ON; "
+              "INSERT INTO servers (id, name, url, created_at, updated_at) "
+              "VALUES (1, 'a', 'https://a', 1, 1); "
+              "INSERT INTO workflows (id, name, file, created_at, updated_at) "
+              "VALUES (1, 'x', '/x.json', 1, 1), (2, 'y', '/y.json', 1, 1)",
+              "seed"));
+  const std::string insert =
+      "INSERT INTO workflow_mappings (workflow_id, server_id, remote_id, last_action, last_at) "
+      "VALUES ";
+  ASSERT_TRUE(db.Exec(insert + "(1, 1, 'r1', 'pull', 1)", "t"));
+
+  auto same_remote = db.Exec(insert + "(2, 1, 'r1', 'pull', 1)", "t");
+  auto second_for_server = db.Exec(insert + "(1, 1, 'r2', 'pull', 1)", "t");
+  auto unknown_server = db.Exec(insert + "(2, 9, 'r3', 'pull', 1)", "t");
+  auto empty_remote = db.Exec(insert + "(2, 1, '', 'pull', 1)", "t");
+  auto same_file = db.Exec(
+      "INSERT INTO workflows (name, file, created_at, updated_at) VALUES ('z', '/x.json', 1, 1)",
+      "t");
+
+  ASSERT_FALSE(same_remote.has_value());
+  EXPECT_EQ(same_remote.error().code, ErrorCode::kAlreadyExists);
+  ASSERT_FALSE(second_for_server.has_value());
+  EXPECT_EQ(second_for_server.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_FALSE(unknown_server.has_value());
+  EXPECT_FALSE(empty_remote.has_value());
+  ASSERT_FALSE(same_file.has_value());
+  EXPECT_EQ(same_file.error().code, ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(db.Exec("DELETE FROM servers WHERE id = 1", "t"));
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM workflow_mappings", "t").value(), 0);
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM workflows", "t").value(), 2);
+}
+
 TEST(MigrationsTest, TheSchemaItselfRefusesImpossibleUsage) {
   Database db = OpenMemory();
   ASSERT_TRUE(Migrate(db, FleetMigrations(), 4, 100).has_value());

@@ -15,6 +15,7 @@
 #include "storage/postgres_tokens.h"
 #include "storage/postgres_usage.h"
 #include "storage/postgres_work.h"
+#include "storage/postgres_workflows.h"
 #include "storage/sqlite_reports.h"
 #include "storage/sqlite_usage.h"
 
@@ -440,6 +441,21 @@ class PostgresStore final : public Store {
 
   Result<bool> ClaimSlot(std::string_view slot, int64_t run_id, int64_t now) override {
     return InsertSlot(*db_, slot, run_id, now);
+  }
+
+  // ---- local workflows (the SQL is in postgres_workflows.cc)
+
+  Result<std::vector<LocalWorkflow>> ListLocalWorkflows() override {
+    return SelectLocalWorkflows(*db_);
+  }
+
+  Result<LocalWorkflow> SaveLocalWorkflow(const LocalWorkflow& workflow, int64_t now) override {
+    return Within<LocalWorkflow>(Scope::kTransaction,
+                                 [&] { return WriteLocalWorkflow(*db_, workflow, now); });
+  }
+
+  Result<void> SaveWorkflowMapping(int64_t workflow_id, const WorkflowMapping& mapping) override {
+    return db_->Transaction([&] { return WriteWorkflowMapping(*db_, workflow_id, mapping); });
   }
 
   // ---- change detection

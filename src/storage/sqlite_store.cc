@@ -12,6 +12,7 @@
 #include "storage/sqlite_tokens.h"
 #include "storage/sqlite_usage.h"
 #include "storage/sqlite_work.h"
+#include "storage/sqlite_workflows.h"
 
 namespace fleet::storage {
 namespace {
@@ -474,6 +475,20 @@ class SqliteStore final : public Store {
 
   Result<bool> ClaimSlot(std::string_view slot, int64_t run_id, int64_t now) override {
     return InTransaction([&] { return InsertSlot(db_, slot, run_id, now); });
+  }
+
+  // ---- local workflows (the SQL is in sqlite_workflows.cc)
+
+  Result<std::vector<LocalWorkflow>> ListLocalWorkflows() override {
+    return SelectLocalWorkflows(db_);
+  }
+
+  Result<LocalWorkflow> SaveLocalWorkflow(const LocalWorkflow& workflow, int64_t now) override {
+    return InTransaction([&] { return WriteLocalWorkflow(db_, workflow, now); });
+  }
+
+  Result<void> SaveWorkflowMapping(int64_t workflow_id, const WorkflowMapping& mapping) override {
+    return Transaction([&] { return WriteWorkflowMapping(db_, workflow_id, mapping); });
   }
 
   // ---- change detection

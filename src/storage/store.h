@@ -125,9 +125,9 @@ class Store {
   virtual Result<std::vector<Server>> ListServers(const ServerFilter& filter) = 0;  // by name
   // Replaces every column but id/name/created_at of the server named `server.name`.
   [[nodiscard]] virtual Result<void> UpdateServer(const Server& server, int64_t now) = 0;
-  // Deletes the server, its links, its report tokens and its instance reports (its usage rows,
-  // pulled and pushed, stay). With `delete_exclusive_keys`, also deletes the keys that were
-  // linked to this server only; returns the names of deleted keys.
+  // Deletes the server, its links, its report tokens, its instance reports and its workflow
+  // mappings (its usage rows, pulled and pushed, stay). With `delete_exclusive_keys`, also
+  // deletes the keys that were linked to this server only; returns the names of deleted keys.
   virtual Result<std::vector<std::string>> DeleteServer(std::string_view name,
                                                         bool delete_exclusive_keys) = 0;
   // Creates or updates servers by name in one transaction; all or nothing.
@@ -286,6 +286,24 @@ class Store {
   // shutdown). Decisions that must be taken once across processes (the daily run) claim a slot
   // in the transaction that creates their run.
   virtual Result<bool> ClaimSlot(std::string_view slot, int64_t run_id, int64_t now) = 0;
+
+  // ---- local workflows and their per-server ids (`wf`)
+  // Every local workflow by name, `mappings` filled (by server name).
+  virtual Result<std::vector<LocalWorkflow>> ListLocalWorkflows() = 0;
+  // Inserts (id 0: created_at = updated_at = `now`) or updates (name, file, file_sha256,
+  // updated_at = `now`; its mappings stay) a local workflow and returns it with its id
+  // (`mappings` left empty, whatever it carried: they are saved one by one below).
+  // kAlreadyExists naming the other workflow when another one has the name or the file (a name
+  // clash is the one reported); kNotFound for an unknown id; kInvalidArgument for an empty name
+  // or file.
+  virtual Result<LocalWorkflow> SaveLocalWorkflow(const LocalWorkflow& workflow, int64_t now) = 0;
+  // Sets the mapping of (workflow_id, mapping.server), replacing the one it had; any other local
+  // workflow's mapping to the same (server, remote_id) is removed (one remote workflow is one
+  // local workflow). kNotFound for an unknown workflow or server; kInvalidArgument for an empty
+  // remote_id or a last_action other than "pull" or "push". A server's mappings go with the
+  // server (DeleteServer); the local workflows stay.
+  [[nodiscard]] virtual Result<void> SaveWorkflowMapping(int64_t workflow_id,
+                                                         const WorkflowMapping& mapping) = 0;
 
   // ---- change detection
   // A number that changes with every committed change to what UsageTotals reads: usage rows of

@@ -28,4 +28,25 @@ std::string UnitName(int64_t run_id, std::string_view server);  // "server 'a' i
 // kInvalidArgument for an empty owner or a lease shorter than a second.
 [[nodiscard]] Result<void> CheckLease(std::string_view owner, int64_t lease_seconds);
 
+// ---- local workflows
+// Both backends list them with one query over `workflows w LEFT JOIN workflow_mappings m LEFT
+// JOIN servers s`, reading kLocalWorkflowColumns then kWorkflowMappingColumns (NULL without a
+// mapping).
+inline constexpr std::string_view kLocalWorkflowColumns =
+    "w.id, w.name, w.file, w.file_sha256, w.created_at, w.updated_at";
+inline constexpr std::string_view kWorkflowMappingColumns =
+    "s.name, m.remote_id, m.remote_updated_at, m.last_action, m.last_at";
+// kInvalidArgument for an empty name or file.
+[[nodiscard]] Result<void> CheckLocalWorkflow(const LocalWorkflow& workflow);
+// kInvalidArgument for an empty remote_id or a last_action other than "pull" or "push".
+[[nodiscard]] Result<void> CheckWorkflowMapping(int64_t workflow_id,
+                                                const WorkflowMapping& mapping);
+Error NoLocalWorkflow(int64_t id);  // kNotFound
+// kAlreadyExists naming `other`, which has `workflow`'s name (else its file).
+Error LocalWorkflowTaken(const LocalWorkflow& workflow, std::string_view other_name,
+                         std::string_view other_file);
+// A unique violation that got past the check (a concurrent writer): kAlreadyExists naming the
+// workflow's name and file. Other errors pass through.
+Error LocalWorkflowConflict(Error error, const LocalWorkflow& workflow);
+
 }  // namespace fleet::storage

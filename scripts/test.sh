@@ -28,7 +28,7 @@ ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 300
 echo "== the end-to-end CLI and service suite again, every test on a PostgreSQL database"
 # (the store contract suite ran on both backends above; tests of SQLite files skip here)
 N8N_FLEET_TEST_BACKEND=postgresql ctest --test-dir build --output-on-failure -j"$(nproc)" \
-  --timeout 300 -R '^(ServerCli|ApiKeyCli|ApiKeyTestCommand|DbCli|ImportCli|KeyCli|TokenExchangeCli|CollectCli|Serve)Test\.'
+  --timeout 300 -R '^(ServerCli|ApiKeyCli|ApiKeyTestCommand|DbCli|ImportCli|KeyCli|TokenExchangeCli|CollectCli|Serve|WorkflowCli)Test\.'
 
 echo "== build with ASan+UBSan and tests"
 BUILD_TYPE=Debug bash scripts/build.sh build-asan -DN8N_FLEET_SANITIZE=ON

@@ -192,15 +192,7 @@ TEST_F(CollectCliTest, TokenExchangeServersExchangeOncePerRun) {
   Ok({"key", "generate"});
   Ok({"server", "create", "tx", n8n.url(), "--auth", "token-exchange", "--tracking-since",
       FormatDay(Today() - 4)});
-  auto env = Json({"key", "env", "--format", "json", "--server", "tx"});
-  auto entry = nlohmann::json::parse(env["N8N_TOKEN_EXCHANGE_TRUSTED_KEYS"].get<std::string>())[0];
-  n8n.TrustKey({entry["kid"],
-                entry["issuer"],
-                entry["key"],
-                {"ES256"},
-                {"global:admin"},
-                entry["expectedAudience"].get<std::string>(),
-                true});
+  TrustKeyEnv(n8n, Json({"key", "env", "--format", "json", "--server", "tx"}));
   auto run = Json({"collect", "--backfill", "--json"});
   EXPECT_EQ(run["days_stored"], 4);
   EXPECT_EQ(n8n.ExchangeCount(), 1);

@@ -255,17 +255,8 @@ TEST(AudienceBindingTest, ASubjectTokenCapturedByOneInstanceIsRefusedByAnother) 
   fleet({"server", "create", "first", first.url(), "--auth", "token-exchange"});
   fleet({"server", "create", "second", second.url(), "--auth", "token-exchange"});
   for (auto [n8n, name] : {std::pair{&first, "first"}, std::pair{&second, "second"}}) {
-    auto env =
-        nlohmann::json::parse(fleet({"key", "env", "--format", "json", "--server", name}).out);
-    auto entry =
-        nlohmann::json::parse(env["N8N_TOKEN_EXCHANGE_TRUSTED_KEYS"].get<std::string>())[0];
-    n8n->TrustKey({entry["kid"],
-                   entry["issuer"],
-                   entry["key"],
-                   {"ES256"},
-                   {"global:admin"},
-                   entry["expectedAudience"].get<std::string>(),
-                   true});
+    TrustKeyEnv(*n8n, nlohmann::json::parse(
+                          fleet({"key", "env", "--format", "json", "--server", name}).out));
   }
   std::string captured = fleet({"key", "mint", "first"}).out;
   captured = captured.substr(0, captured.find('\n'));

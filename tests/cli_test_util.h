@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/jwt.h"
+#include "testing/fake_n8n.h"
+#include "testing/n8n_rules.h"
 #include "testing/subprocess.h"
 
 namespace fleet::testing {
@@ -24,6 +26,16 @@ inline std::string MakeApiKey(const std::string& subject, int64_t iat, int64_t e
   if (exp) payload["exp"] = exp;
   return Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + Base64UrlEncode(payload.dump()) +
          "." + Base64UrlEncode("signature-of-" + subject);
+}
+
+// Makes `n8n` trust what `key env --format json` (parsed: `key_env`) tells an instance to trust,
+// as n8n would from N8N_TOKEN_EXCHANGE_TRUSTED_KEYS.
+inline void TrustKeyEnv(FakeN8n& n8n, const nlohmann::json& key_env) {
+  auto keys =
+      rules::ParseTrustedKeys(key_env.value("N8N_TOKEN_EXCHANGE_TRUSTED_KEYS", std::string()));
+  ASSERT_TRUE(keys.has_value()) << keys.error().message << "\n" << key_env.dump();
+  ASSERT_FALSE(keys->empty()) << key_env.dump();
+  for (const auto& key : *keys) n8n.TrustKey(key);
 }
 
 inline std::string ReadAll(const std::string& path) {

@@ -35,6 +35,7 @@ void AddUsageCommands(CLI::App& app, Context& ctx, Action& action);
 void AddTokenCommands(CLI::App& app, Context& ctx, Action& action);
 void AddReportTokenCommand(CLI::App& server_group, Context& ctx, Action& action);
 void AddServeCommand(CLI::App& app, Context& ctx, Action& action);
+void AddWorkflowCommands(CLI::App& app, Context& ctx, Action& action);
 
 // Shared helpers for the command files.
 nlohmann::json ServerJson(const Server& server);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   AddUsageCommands(app, ctx, action);
   AddTokenCommands(app, ctx, action);
   AddServeCommand(app, ctx, action);
+  AddWorkflowCommands(app, ctx, action);
   AddEnvCommand(app, ctx, action);
 
   try {

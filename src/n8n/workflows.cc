@@ -13,7 +13,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr char kWorkflowsPath[] = "/api/v1/workflows";
-constexpr int kMaxPageSize = 250;  // n8n refuses ?limit= above it (400)
+constexpr int kMaxPageSize = 250;  // n8n 2.40.7 caps ?limit= there (older ones refuse above)
 // A workflow carries its nodes, pinned data and static data: far more than the transport's
 // default limit is legitimate.
 constexpr size_t kMaxWorkflowBytes = 64 * 1024 * 1024;

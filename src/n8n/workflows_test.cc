@@ -12,25 +12,13 @@ namespace fleet::n8n {
 namespace {
 
 using testing::FakeN8n;
+using testing::WebhookWorkflow;
 using Json = nlohmann::json;
 
 constexpr char kKey[] = "key-1";
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// A workflow n8n can activate: a webhook node.
-Json WebhookWorkflow(const std::string& name) {
-  return Json{{"name", name},
-              {"nodes", Json::array({{{"id", "n1"},
-                                      {"name", "Webhook"},
-                                      {"type", "n8n-nodes-base.webhook"},
-                                      {"typeVersion", 2},
-                                      {"position", {0, 0}},
-                                      {"parameters", {{"path", "hook"}}}}})},
-              {"connections", Json::object()},
-              {"settings", {{"executionOrder", "v1"}}}};
 }
 
 // The fake n8n over the real curl transport, with a key it accepts.

@@ -64,15 +64,25 @@ Result<n8n::ApiAuth> Authenticator::AcceptExchange(const Server& server,
   return n8n::ApiAuth::Bearer(token->token);
 }
 
-Result<n8n::ApiAuth> Authenticator::AuthFor(const Server& server, n8n::HttpTransport& transport) {
-  auto cached = Cached(server);
-  if (!cached) return tl::unexpected(cached.error());
-  if (*cached) return **cached;
+Result<n8n::ApiAuth> Authenticator::AuthFor(const Server& server, n8n::HttpTransport& transport,
+                                            std::mutex* guard) {
+  auto locked = [guard]() {
+    return guard != nullptr ? std::unique_lock<std::mutex>(*guard) : std::unique_lock<std::mutex>();
+  };
+  {
+    auto lock = locked();
+    auto cached = Cached(server);
+    if (!cached) return tl::unexpected(cached.error());
+    if (*cached) return **cached;
+  }
   std::optional<Error> local_error;
   auto response = n8n::WithRetries(
       options_.retry,
       [&](int) -> Result<n8n::HttpResponse> {
-        auto request = BuildExchange(server);
+        Result<n8n::HttpRequest> request = [&] {
+          auto lock = locked();
+          return BuildExchange(server);
+        }();
         if (!request) {
           local_error = request.error();
           return tl::unexpected(request.error());
@@ -85,6 +95,7 @@ Result<n8n::ApiAuth> Authenticator::AuthFor(const Server& server, n8n::HttpTrans
     return tl::unexpected(
         WithContext(response.error(), "token exchange with '" + server.name + "'"));
   }
+  auto lock = locked();
   return AcceptExchange(server, *response);
 }
 

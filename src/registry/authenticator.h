@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -43,7 +44,13 @@ class Authenticator {
 
   // Blocking convenience: Cached(), else exchange through `transport` with retries (a fresh
   // subject token per attempt).
-  Result<n8n::ApiAuth> AuthFor(const Server& server, n8n::HttpTransport& transport);
+  //
+  // Several threads may call it at once when they pass the same `guard`: it is held around every
+  // use of this Authenticator and its registry (one database connection), and released while an
+  // exchange is on the wire, so exchanges with different servers overlap. Whoever else uses the
+  // registry's store meanwhile must hold `guard` too.
+  Result<n8n::ApiAuth> AuthFor(const Server& server, n8n::HttpTransport& transport,
+                               std::mutex* guard = nullptr);
 
   // Forgets a server's cached token (e.g. after the instance answered 401 to it).
   void Forget(const std::string& server_name) { tokens_.erase(server_name); }

@@ -69,25 +69,29 @@ struct Route {
 // The State of every FakeN8n is a WorkflowState (FakeN8n::Impl holds one), so the workflow
 // routes may downcast.
 struct WorkflowState : State {
-  bool n8n_ids{false};  // UseN8nWorkflowIds()
-  int next_version{1};  // for versionId
+  bool n8n_ids{false};     // UseN8nWorkflowIds()
+  int next_version{1};     // for versionId
+  int64_t last_millis{0};  // updatedAt strictly increases, as two saves a millisecond apart do
 };
 
 WorkflowState& AsWorkflowState(State& state) { return static_cast<WorkflowState&>(state); }
 
-// "2026-11-20T08:15:02.123Z": updatedAt as n8n sends it.
-std::string NowIso() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+// "2026-11-20T08:15:02.123Z": updatedAt as n8n sends it, later than any given before (two
+// saves within a millisecond still differ, so a test never sees a change hidden by the clock).
+// Needs state.mu.
+std::string NowIso(State& state) {
+  int64_t& last = AsWorkflowState(state).last_millis;
+  int64_t millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  last = std::max(millis, last + 1);
+  std::time_t seconds = static_cast<std::time_t>(last / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
   char with_millis[40];
-  std::snprintf(with_millis, sizeof with_millis, "%s.%03dZ", text,
-                static_cast<int>(millis.count()));
+  std::snprintf(with_millis, sizeof with_millis, "%s.%03dZ", text, static_cast<int>(last % 1000));
   return with_millis;
 }
 
@@ -116,7 +120,7 @@ std::string NextVersionId(State& state) {
 
 // A workflow with every field n8n 2.40.7 returns, read-only ones included. Needs state.mu.
 Json NewWorkflow(State& state, const std::string& name) {
-  std::string now = NowIso();
+  std::string now = NowIso(state);
   int counter = state.next_workflow_id++;
   std::string id = AsWorkflowState(state).n8n_ids ? N8nStyleId(counter) : std::to_string(counter);
   return Json{{"id", id},
@@ -227,9 +231,26 @@ std::optional<Json> WritableBody(Call& call, std::initializer_list<const char*> 
   return body;
 }
 
-void CopyWritableFields(const Json& body, Json& workflow) {
-  for (const char* field : {"nodes", "connections", "settings", "staticData"}) {
+// As n8n 2.40.7 stores a create or an update (tests/real_n8n/WORKFLOWS.md): settings are MERGED
+// into the stored ones (a key left out keeps its value), a node without an id gets a fresh one
+// (and a webhook node a webhookId) on every save, and a staticData left out is kept. Needs
+// state.mu.
+void CopyWritableFields(State& state, const Json& body, Json& workflow) {
+  for (const char* field : {"nodes", "connections", "staticData"}) {
     if (body.contains(field)) workflow[field] = body[field];
+  }
+  if (body.contains("settings") && body["settings"].is_object()) {
+    if (!workflow["settings"].is_object()) workflow["settings"] = Json::object();
+    for (const auto& [key, value] : body["settings"].items()) workflow["settings"][key] = value;
+  }
+  if (!workflow["nodes"].is_array()) return;
+  for (Json& node : workflow["nodes"]) {
+    if (!node.is_object()) continue;
+    if (!node.contains("id")) node["id"] = "fake-node-" + NextVersionId(state);
+    std::string type = node.value("type", "");
+    if (type == "n8n-nodes-base.webhook" && !node.contains("webhookId")) {
+      node["webhookId"] = "fake-hook-" + NextVersionId(state);
+    }
   }
 }
 
@@ -241,7 +262,7 @@ void HandleCreateWorkflow(State& state, Call& call) {
   if (!body) return;
   std::lock_guard lock(state.mu);
   Json workflow = NewWorkflow(state, (*body)["name"].get<std::string>());
-  CopyWritableFields(*body, workflow);
+  CopyWritableFields(state, *body, workflow);
   state.workflows.push_back(workflow);
   SendJson(call, 200, workflow);
 }
@@ -285,8 +306,8 @@ void HandleUpdateWorkflow(State& state, Call& call) {
   if (!body) return;
   ChangeWorkflow(state, call, [&](Json& workflow) {
     workflow["name"] = (*body)["name"];
-    CopyWritableFields(*body, workflow);
-    workflow["updatedAt"] = NowIso();
+    CopyWritableFields(state, *body, workflow);
+    workflow["updatedAt"] = NowIso(state);
     workflow["versionId"] = NextVersionId(state);
     return true;
   });
@@ -315,8 +336,7 @@ void HandleActivateWorkflow(State& state, Call& call) {
                   "webhook node is required");
       return false;
     }
-    workflow["active"] = true;
-    workflow["updatedAt"] = NowIso();
+    workflow["active"] = true;  // n8n leaves updatedAt and versionId alone
     return true;
   });
 }
@@ -326,7 +346,6 @@ void HandleDeactivateWorkflow(State& state, Call& call) {
   if (!KnownAndAuthorized(state, call)) return;
   ChangeWorkflow(state, call, [&](Json& workflow) {
     workflow["active"] = false;
-    workflow["updatedAt"] = NowIso();
     return true;
   });
 }
@@ -673,6 +692,20 @@ int ClosedLocalPort() {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+nlohmann::json WebhookWorkflow(const std::string& name, const std::string& path) {
+  using Json = nlohmann::json;
+  return Json{{"name", name},
+              {"nodes", Json::array({{{"id", "n1"},
+                                      {"name", "Webhook"},
+                                      {"type", "n8n-nodes-base.webhook"},
+                                      {"typeVersion", 2},
+                                      {"position", {0, 0}},
+                                      {"webhookId", "w1"},
+                                      {"parameters", {{"path", path}}}}})},
+              {"connections", Json::object()},
+              {"settings", {{"executionOrder", "v1"}}}};
 }
 
 }  // namespace fleet::testing

@@ -123,4 +123,8 @@ class FakeN8n {
 // is refused.
 int ClosedLocalPort();
 
+// A workflow n8n accepts and can activate, for tests: one Webhook node (id "n1", webhookId "w1")
+// listening on `path`, settings {executionOrder: v1}.
+nlohmann::json WebhookWorkflow(const std::string& name, const std::string& path = "hook");
+
 }  // namespace fleet::testing

@@ -18,6 +18,7 @@ struct ProcessOptions {
   std::vector<std::string> unset_env{};      // removed from the inherited environment
   std::string stdin_data{};                  // written to stdin, then closed (stdin is a pipe)
   int timeout_ms{60000};                     // killed (SIGKILL) after this
+  std::string cwd{};                         // working directory; "" = the caller's
 };
 
 // Runs argv[0] (searched in PATH when it has no '/') with argv, no shell, capturing stdout and

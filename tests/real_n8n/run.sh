@@ -27,6 +27,10 @@
 # and n8n's own report table. Without libfaketime (Debian package faketime) it is SKIPPED with a
 # banner (a failure with N8N_FLEET_REQUIRE_REAL_N8N=1).
 #
+# Workflows phase (RealN8nWorkflowTest, tests/real_n8n/workflow_test.cc): two more plain instances
+# are started (in parallel), so that `wf push` reaches three n8n, the main one through token
+# exchange and these two with API keys; they are stopped right after.
+#
 # Usage: tests/real_n8n/run.sh BUILD_DIR
 # If n8n cannot be installed (npm registry unreachable), it prints SKIPPED with the reason in a
 # banner and exits 0, unless N8N_FLEET_REQUIRE_REAL_N8N=1, which makes that a failure. It never
@@ -40,7 +44,9 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/n8n-fleet-real.XXXXXX")"
 RN_SERVE_PIDS=()
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-  "$here/stop.sh" --dir "$work/n8n" >/dev/null 2>&1 || true
+  for d in "$work/n8n" "$work/n8n-2" "$work/n8n-3"; do
+    [ -d "$d" ] && "$here/stop.sh" --dir "$d" >/dev/null 2>&1 || true
+  done
   for pid in "${RN_SERVE_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -196,8 +202,34 @@ export N8N_REAL_PUSH_URL="$push_url" N8N_REAL_API_TOKEN="$api_token" N8N_REAL_RE
 export N8N_REAL_PUSH_HOME="$fleet_home" N8N_REAL_N8N_DB="$work/n8n/home/.n8n/database.sqlite"
 status=0
 t="$(rn_now)"
-"$build/tests/real_n8n_test" --gtest_filter='-RealN8nPushTest.*' || status=$?
+"$build/tests/real_n8n_test" --gtest_filter='-RealN8nPushTest.*:RealN8nWorkflowTest.*' || status=$?
 t_suite="$(rn_elapsed "$t")"
+
+# ---- workflows (`wf`): two more plain instances, so that a fleet push reaches three n8n that each
+# give their own ids; the main one is reached through token exchange, these two with API keys ----
+t="$(rn_now)"
+wf_urls="" wf_keys="" wf_ports="" wf_start_pids=()
+for n in 2 3; do
+  p="$(rn_free_port_pair)" || { echo "run.sh: no free port" >&2; exit 1; }
+  case " $wf_ports " in *" $p "*) p="$(rn_free_port_pair)" ;; esac
+  wf_ports="$wf_ports $p"
+  "$here/start.sh" --dir "$work/n8n-$n" --port "$p" >"$work/start-$n.log" 2>&1 &
+  wf_start_pids+=($!)
+done
+for i in 0 1; do
+  n=$((i + 2))
+  if ! wait "${wf_start_pids[$i]}"; then
+    echo "run.sh: could not start the extra n8n #$n:" >&2
+    tail -n 40 "$work/start-$n.log" >&2
+    exit 1
+  fi
+  wf_urls="$wf_urls $(. "$work/n8n-$n/instance.env"; echo "$N8N_URL")"
+  wf_keys="$wf_keys $(. "$work/n8n-$n/instance.env"; echo "$N8N_API_KEY")"
+done
+N8N_REAL_WF_URLS="$wf_urls" N8N_REAL_WF_KEYS="$wf_keys" \
+  "$build/tests/real_n8n_test" --gtest_filter='RealN8nWorkflowTest.*' || status=$?
+for n in 2 3; do "$here/stop.sh" --dir "$work/n8n-$n" >/dev/null 2>&1 || true; done
+t_wf="$(rn_elapsed "$t")"
 
 # ---- push: n8n's instance-reporting module delivers today's figure to `serve` ----
 # n8n reports a day once it is over, at its report slot (a random HH:MM >= 03:00 UTC it stores)
@@ -253,7 +285,7 @@ else
   fi
 fi
 [ $status -eq 0 ] && status=$push_status
-echo "run.sh: timings (s): start+bootstrap=$t_start manual=$t_manual webhooks=$t_hooks insights-wait=$t_wait suite=$t_suite push=${t_push:-skipped} total=$(rn_elapsed "$t_all")" >&2
+echo "run.sh: timings (s): start+bootstrap=$t_start manual=$t_manual webhooks=$t_hooks insights-wait=$t_wait suite=$t_suite workflows=$t_wf push=${t_push:-skipped} total=$(rn_elapsed "$t_all")" >&2
 if [ $status -ne 0 ]; then
   echo "real-n8n tests failed; last n8n log lines:" >&2
   tail -n 30 "$work/n8n/n8n.log" >&2 || true

@@ -219,7 +219,8 @@ TEST_F(WorkflowsTest, ServerErrorsCarryStatusAndN8nMessage) {
   EXPECT_TRUE(Contains(refused.error().message, "activating workflow '" + id + "'"))
       << refused.error().message;
   EXPECT_TRUE(Contains(refused.error().message, "HTTP 400")) << refused.error().message;
-  EXPECT_TRUE(Contains(refused.error().message, "Workflow has no node to start the workflow"))
+  EXPECT_TRUE(Contains(refused.error().message,
+                       "Workflow cannot be activated because it has no trigger node"))
       << refused.error().message;
   ASSERT_FALSE(unavailable.has_value());
   EXPECT_EQ(unavailable.error().code, ErrorCode::kUnavailable);
@@ -383,6 +384,40 @@ TEST_F(WorkflowsTest, FakeRejectsWhatN8nRejects) {
   EXPECT_EQ(Json::parse(deleted.body)["name"], "Existing");
   EXPECT_EQ(gone.status, 404);
   EXPECT_TRUE(fake_.Workflows().empty());
+}
+
+}  // namespace
+}  // namespace fleet::n8n
+
+namespace fleet::n8n {
+namespace {
+
+// The fake saves like n8n 2.40.7 (tests/real_n8n/WORKFLOWS.md), which `wf push` and `wf diff`
+// rely on: settings merged, ids given to nodes without one, activation leaving updatedAt alone.
+TEST_F(WorkflowsTest, TheFakeSavesLikeN8n) {
+  Json workflow = WebhookWorkflow("Saved");
+  workflow["settings"]["timezone"] = "Europe/Berlin";
+  workflow["nodes"][0].erase("id");
+  workflow["nodes"][0].erase("webhookId");
+  auto created = CreateWorkflow(*transport_, endpoint_, auth_, workflow);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  std::string id = (*created)["id"];
+  EXPECT_TRUE((*created)["nodes"][0].contains("id"));
+  EXPECT_TRUE((*created)["nodes"][0].contains("webhookId"));
+
+  workflow["settings"].erase("timezone");
+  auto updated = UpdateWorkflow(*transport_, endpoint_, auth_, id, workflow);
+  ASSERT_TRUE(updated.has_value());
+  EXPECT_EQ((*updated)["settings"]["timezone"], "Europe/Berlin");         // merged, not replaced
+  EXPECT_NE((*updated)["nodes"][0]["id"], (*created)["nodes"][0]["id"]);  // new on every save
+
+  auto active = ActivateWorkflow(*transport_, endpoint_, auth_, id, true);
+  ASSERT_TRUE(active.has_value());
+  EXPECT_EQ((*active)["updatedAt"], (*updated)["updatedAt"]);
+  auto refused = transport_->Send(
+      {"DELETE", endpoint_.base_url + "/api/v1/workflows/" + id, {{"X-N8N-API-KEY", kKey}}});
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 409);
 }
 
 }  // namespace

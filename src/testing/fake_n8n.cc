@@ -54,7 +54,7 @@ namespace {
 
 constexpr int kWorkerThreads = 32;       // one per open connection (httplib keeps them)
 constexpr int kKeepAliveRequests = 100;  // per connection, then httplib closes it
-constexpr int kDefaultPageSize = 100;    // n8n's default and maximum for ?limit=
+constexpr int kDefaultPageSize = 100;    // n8n's default ?limit=
 constexpr int kMaxPageSize = 250;
 
 using Handler = void (*)(State&, Call&);
@@ -160,9 +160,8 @@ void HandleListWorkflows(State& state, Call& call) {
   size_t offset = 0;
   if (call.req.has_param("limit")) {
     limit = std::atoi(call.req.get_param_value("limit").c_str());
-    if (limit < 1 || limit > kMaxPageSize) {
-      return SendMessage(call, 400, "request/query/limit must be <= 250");
-    }
+    if (limit < 1) return SendMessage(call, 400, "request/query/limit must be >= 1");
+    limit = std::min(limit, kMaxPageSize);  // n8n 2.40.7 caps silently
   }
   if (call.req.has_param("cursor")) {
     offset = std::strtoul(call.req.get_param_value("cursor").c_str(), nullptr, 10);
@@ -319,6 +318,7 @@ bool HasTriggerNode(const Json& workflow) {
     std::string type = node.is_object() ? node.value("type", "") : "";
     std::transform(type.begin(), type.end(), type.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (type.find("manualtrigger") != std::string::npos) continue;  // not a start n8n counts
     if (type.find("trigger") != std::string::npos || type.find("webhook") != std::string::npos) {
       return true;
     }
@@ -332,8 +332,8 @@ void HandleActivateWorkflow(State& state, Call& call) {
   ChangeWorkflow(state, call, [&](Json& workflow) {
     if (!HasTriggerNode(workflow)) {
       SendMessage(call, 400,
-                  "Workflow has no node to start the workflow - at least one trigger, poller or "
-                  "webhook node is required");
+                  "Workflow cannot be activated because it has no trigger node. At least one "
+                  "trigger, webhook, or polling node is required.");
       return false;
     }
     workflow["active"] = true;  // n8n leaves updatedAt and versionId alone
@@ -357,6 +357,10 @@ void HandleDeleteWorkflow(State& state, Call& call) {
   auto it = std::find_if(state.workflows.begin(), state.workflows.end(),
                          [&](const Json& workflow) { return workflow["id"] == call.params["id"]; });
   if (it == state.workflows.end()) return SendMessage(call, 404, "not found");
+  if ((*it)["active"] == true) {
+    return SendMessage(call, 409,
+                       "Cannot delete a published workflow. Unpublish it before deleting.");
+  }
   Json deleted = std::move(*it);
   state.workflows.erase(it);
   SendJson(call, 200, deleted);

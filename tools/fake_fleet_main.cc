@@ -5,8 +5,11 @@
 //   n8n-fleet-fake-fleet --count 10000 --trust trust.json --csv fleet.csv --expected expected.csv
 //   n8n-fleet-fake-fleet --count 300 --latency-ms 150 --request-log requests.log ...
 //
-// Prints "ready" on stdout once every instance listens; at exit (SIGTERM/SIGINT), after the
-// request log is written out, one line of statistics.
+// Prints "ready" on stdout once every instance listens; on SIGUSR1, a line "stats {JSON}" (the
+// counters, workflows among them, and every workflow name's counts: {"workflow_names": {NAME:
+// {"workflows": N, "instances": M}}}, M < N meaning duplicates on some instance); at exit
+// (SIGTERM/SIGINT), after the request log is written out, that line again and one line of
+// statistics.
 
 #include <sys/resource.h>
 
@@ -119,6 +122,31 @@ double Seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
 
+// "stats {...}": what a bench checks between rounds without stopping the fleet.
+std::string StatsLine(const FakeFleet& fleet) {
+  testing::FleetStats s = fleet.Stats();
+  nlohmann::json names = nlohmann::json::object();
+  for (const auto& [name, counts] : fleet.WorkflowNames()) {
+    names[name] = {{"workflows", counts.workflows}, {"instances", counts.instances}};
+  }
+  nlohmann::json json = {{"requests", s.requests},
+                         {"exchanges", s.exchanges},
+                         {"exchange_failures", s.exchange_failures},
+                         {"connections", s.connections},
+                         {"max_connections", s.max_connections},
+                         {"workflows", s.workflows},
+                         {"workflow_lists", s.workflow_lists},
+                         {"workflow_gets", s.workflow_gets},
+                         {"workflow_posts", s.workflow_posts},
+                         {"workflow_puts", s.workflow_puts},
+                         {"workflow_activations", s.workflow_activations},
+                         {"workflow_deletes", s.workflow_deletes},
+                         {"workflows_created", s.workflows_created},
+                         {"workflows_updated", s.workflows_updated},
+                         {"workflow_names", std::move(names)}};
+  return "stats " + json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 int Run(const Args& a) {
   FleetOptions options;
   options.count = a.count;
@@ -154,6 +182,7 @@ int Run(const Args& a) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto fleet = FakeFleet::Start(options);
@@ -183,17 +212,23 @@ int Run(const Args& a) {
             << (a.request_log.empty() ? "" : ", requests logged to " + a.request_log) << "\n";
   std::cout << "ready" << std::endl;
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  for (int signal = SIGUSR1; signal == SIGUSR1;) {
+    sigwait(&signals, &signal);
+    if (signal == SIGUSR1) std::cout << StatsLine(**fleet) << std::endl;
+  }
   testing::FleetStats stats = (*fleet)->Stats();
+  std::string last = StatsLine(**fleet);
   fleet->reset();
+  std::cout << last << std::endl;
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::cout << "requests " << stats.requests << " exchanges " << stats.exchanges
             << " exchange_failures " << stats.exchange_failures << " connections "
             << stats.connections << " max_concurrent_connections " << stats.max_connections
             << " cpu_user_s " << Seconds(usage.ru_utime) << " cpu_sys_s " << Seconds(usage.ru_stime)
-            << " max_rss_kb " << usage.ru_maxrss << std::endl;
+            << " max_rss_kb " << usage.ru_maxrss << " workflows " << stats.workflows
+            << " workflows_created " << stats.workflows_created << " workflows_updated "
+            << stats.workflows_updated << std::endl;
   return 0;
 }
 
@@ -219,8 +254,8 @@ int main(int argc, char** argv) {
   app.add_option("--expected", a.expected,
                  "Write every served (server, day) figure here (.json for JSON, else CSV)");
   app.add_option("--latency-ms", a.latency_ms,
-                 "Send each Insights and token exchange answer this many ms after its request "
-                 "(default 0)")
+                 "Send each Insights, token exchange and workflow answer this many ms after its "
+                 "request (default 0)")
       ->check(CLI::Range(0, 600000));
   app.add_option("--request-log", a.request_log,
                  "Write one line per Insights request here: INSTANCE START END ARRIVAL_MS STATUS "

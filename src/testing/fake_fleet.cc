@@ -105,10 +105,11 @@ int64_t UnixMillis() {
       .count();
 }
 
-// The answers that latency_ms holds back: Insights summaries and token exchanges.
+// The answers that latency_ms holds back: Insights summaries, token exchanges and workflows.
 bool IsSlow(const wire::Request& request) {
   return request.path == rules::kInsightsSummaryPath ||
-         (request.method == "POST" && request.path == rules::kTokenExchangePath);
+         (request.method == "POST" && request.path == rules::kTokenExchangePath) ||
+         IsWorkflowPath(request.path);
 }
 
 }  // namespace
@@ -472,8 +473,26 @@ Day FakeFleet::first_day() const { return impl_->fleet.start_day - impl_->fleet.
 
 FleetStats FakeFleet::Stats() const {
   const fleet_impl::Counters& c = impl_->fleet.counters;
-  return {c.requests.load(), c.exchanges.load(), c.exchange_failures.load(), c.connections.load(),
-          c.max_connections.load()};
+  FleetStats stats;
+  stats.requests = c.requests.load();
+  stats.exchanges = c.exchanges.load();
+  stats.exchange_failures = c.exchange_failures.load();
+  stats.connections = c.connections.load();
+  stats.max_connections = c.max_connections.load();
+  stats.workflows = c.workflows.load();
+  stats.workflow_lists = c.workflow_lists.load();
+  stats.workflow_gets = c.workflow_gets.load();
+  stats.workflow_posts = c.workflow_posts.load();
+  stats.workflow_puts = c.workflow_puts.load();
+  stats.workflow_activations = c.workflow_activations.load();
+  stats.workflow_deletes = c.workflow_deletes.load();
+  stats.workflows_created = c.workflows_created.load();
+  stats.workflows_updated = c.workflows_updated.load();
+  return stats;
+}
+
+std::map<std::string, FleetWorkflowName> FakeFleet::WorkflowNames() const {
+  return fleet_impl::CountWorkflowNames(impl_->fleet.workflows);
 }
 
 int64_t RaiseOpenFileLimit() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,11 +16,14 @@ namespace fleet::testing {
 // Thousands of fake n8n instances in one process, for benchmarks and the demo: each instance
 // listens on its own 127.0.0.1 port (so a collector opens a real TCP connection per instance, as
 // with a real fleet), and one thread runs a single epoll loop for all of them. Each instance
-// answers like FakeN8n (the shared rules in n8n_rules.h): GET /healthz, GET /api/v1/workflows
-// (empty), GET /api/v1/insights/summary with n8n's window rules, and the token exchange.
-// Optionally each Insights and token exchange answer is held back `latency_ms` (a timer queue in
-// the loop: other connections are served meanwhile), and each Insights request is logged.
-// Test-only: never linked into the product.
+// answers like FakeN8n (the shared rules in n8n_rules.h): GET /healthz, GET
+// /api/v1/insights/summary with n8n's window rules, the token exchange, and the public API's
+// workflow routes as n8n 2.40.7 answers them (tests/real_n8n/WORKFLOWS.md): GET/POST
+// /api/v1/workflows (offset cursors, ?limit= capped at 250), GET/PUT/DELETE
+// /api/v1/workflows/{id}, POST /api/v1/workflows/{id}/activate|deactivate; each instance starts
+// with none and keeps its own in memory. Optionally each Insights, token exchange and workflow
+// answer is held back `latency_ms` (a timer queue in the loop: other connections are served
+// meanwhile), and each Insights request is logged. Test-only: never linked into the product.
 struct FleetOptions {
   int count{1};
   // 0: ports chosen by the kernel (from the ephemeral range). Otherwise instance i listens on
@@ -34,8 +38,8 @@ struct FleetOptions {
   // Each instance expects its own URL as the subject's audience, as if configured with
   // `n8n-fleet key env --server <itself>` (overrides the keys' expectedAudience).
   bool expect_own_audience{false};
-  // Every Insights summary and token exchange answer is sent this many ms after its request
-  // arrived, as from a distant instance; answers on one connection keep their order.
+  // Every Insights summary, token exchange and workflow answer is sent this many ms after its
+  // request arrived, as from a distant instance; answers on one connection keep their order.
   int latency_ms{0};
   // "" = none. Otherwise one line per Insights summary request, space-separated:
   //   INSTANCE START END ARRIVAL_MS STATUS
@@ -51,6 +55,22 @@ struct FleetStats {
   int64_t exchange_failures{};  // exchanges refused with invalid_grant
   int64_t connections{};        // TCP connections accepted
   int64_t max_connections{};    // most connections open at once
+  int64_t workflows{};          // workflows stored now, across the fleet
+  // Workflow requests by route, answered or refused:
+  int64_t workflow_lists{};        // GET /api/v1/workflows (one per page)
+  int64_t workflow_gets{};         // GET /api/v1/workflows/{id}
+  int64_t workflow_posts{};        // POST /api/v1/workflows
+  int64_t workflow_puts{};         // PUT /api/v1/workflows/{id}
+  int64_t workflow_activations{};  // POST /api/v1/workflows/{id}/activate and /deactivate
+  int64_t workflow_deletes{};      // DELETE /api/v1/workflows/{id}
+  int64_t workflows_created{};     // POSTs that created a workflow
+  int64_t workflows_updated{};     // PUTs that saved one (a 400 after saving included, as n8n)
+};
+
+// How many workflows bear one name across the fleet.
+struct FleetWorkflowName {
+  int64_t workflows{};  // workflows of this name
+  int64_t instances{};  // instances holding at least one; fewer than `workflows`: duplicates
 };
 
 // One instance's figures for one UTC day: total = 50 + (index * 7 + day * 13) % 200 (day counted
@@ -78,6 +98,8 @@ class FakeFleet {
   Day today() const;                 // the "today" in force at start
   Day first_day() const;             // first day with figures: today - days_back
   FleetStats Stats() const;
+  // Every workflow name stored on some instance, with its counts (from any thread).
+  std::map<std::string, FleetWorkflowName> WorkflowNames() const;
 
  private:
   struct Impl;

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -61,6 +63,43 @@ struct Instance {
   std::unordered_map<std::string, IssuedToken> access_tokens{};
 };
 
+// One workflow an instance keeps. Its JSON parts are kept as compact JSON text, spliced into
+// answers without being parsed again.
+struct StoredWorkflow {
+  std::string name{};
+  std::string description{"null"};
+  std::string created_at{};
+  std::string updated_at{};
+  std::string version_id{};
+  int64_t version_counter{1};
+  std::string nodes{"[]"};
+  std::string connections{"{}"};
+  std::string settings{"{}"};
+  std::string static_data{"null"};
+  std::string pin_data{"null"};
+  bool active{false};
+  // The published version while active (n8n's activeVersion): what runs. A PUT on an active
+  // workflow publishes its new version, unless it removed the last trigger (then only the draft
+  // is saved).
+  std::string active_version_id{};
+  std::string active_nodes{};
+  std::string active_connections{};
+  int trigger_count{0};  // the published version's trigger nodes (0 while inactive)
+};
+
+// An instance's workflows by id: n8n lists them in id order.
+using InstanceWorkflows = std::map<std::string, StoredWorkflow>;
+
+// Every instance's workflows. Written by the loop thread only, under `mu` so that
+// FakeFleet::WorkflowNames can read them from another thread. An instance without workflows has
+// no entry: it costs nothing.
+struct WorkflowStore {
+  mutable std::mutex mu{};
+  std::unordered_map<int, InstanceWorkflows> by_instance{};
+  uint64_t next_serial{0};  // ids, versionIds, node ids and webhookIds
+  int64_t last_millis{0};   // updatedAt strictly increases across the fleet
+};
+
 // Counters read by other threads.
 struct Counters {
   std::atomic<int64_t> requests{0};
@@ -69,6 +108,15 @@ struct Counters {
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> open_connections{0};
   std::atomic<int64_t> max_connections{0};
+  std::atomic<int64_t> workflows{0};  // the FleetStats fields of the same names
+  std::atomic<int64_t> workflow_lists{0};
+  std::atomic<int64_t> workflow_gets{0};
+  std::atomic<int64_t> workflow_posts{0};
+  std::atomic<int64_t> workflow_puts{0};
+  std::atomic<int64_t> workflow_activations{0};
+  std::atomic<int64_t> workflow_deletes{0};
+  std::atomic<int64_t> workflows_created{0};
+  std::atomic<int64_t> workflows_updated{0};
 };
 
 // FleetOptions::request_log: lines gathered in a bounded buffer, written when it fills, when
@@ -104,6 +152,7 @@ struct Fleet {
   std::vector<Instance> instances{};
   Counters counters{};
   RequestLog log{};
+  WorkflowStore workflows{};
 };
 
 struct Response {
@@ -114,6 +163,22 @@ struct Response {
 
 // Answers one request to instance `instance` (fake_fleet_routes.cc).
 Response HandleRequest(Fleet& fleet, Instance& instance, const wire::Request& request);
+
+// The public API's authentication: the shared X-N8N-API-KEY (the owner's) or a Bearer token
+// this instance issued that has not expired. Returns the caller's role, or "" when refused.
+std::string Authorize(const Fleet& fleet, const Instance& instance, const wire::Request& request);
+
+// Whether `path` is one of the workflow routes, /api/v1/workflows[/...].
+bool IsWorkflowPath(std::string_view path);
+
+// Answers a request to a workflow route, authorized or not (fake_fleet_workflows.cc).
+Response HandleWorkflowRequest(Fleet& fleet, Instance& instance, const wire::Request& request);
+
+// FakeFleet::WorkflowNames: takes store.mu.
+std::map<std::string, FleetWorkflowName> CountWorkflowNames(const WorkflowStore& store);
+
+Response JsonResponse(int status, const rules::Json& body);
+Response MessageResponse(int status, const std::string& message);
 
 int64_t UnixNow();
 

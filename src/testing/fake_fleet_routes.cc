@@ -1,5 +1,6 @@
 // The fake fleet's routes: each instance answers like FakeN8n, through the same rules
-// (n8n_rules.h), with figures from FleetDailyFigures.
+// (n8n_rules.h), with figures from FleetDailyFigures; the workflow routes are in
+// fake_fleet_workflows.cc.
 
 #include <ctime>
 #include <string_view>
@@ -17,10 +18,10 @@ FleetDay FleetDailyFigures(int index, Day day) {
 namespace fleet_impl {
 namespace {
 
-Response Json(int status, const rules::Json& body) { return {status, body.dump(), ""}; }
+Response Json(int status, const rules::Json& body) { return JsonResponse(status, body); }
 
 Response Message(int status, const std::string& message) {
-  return Json(status, rules::Json{{"message", message}});
+  return MessageResponse(status, message);
 }
 
 Day Today(const Fleet& fleet) { return fleet.options.today.value_or(DayOf(UnixNow())); }
@@ -29,19 +30,6 @@ Day Today(const Fleet& fleet) { return fleet.options.today.value_or(DayOf(UnixNo
 int64_t Now(const Fleet& fleet) {
   int64_t real = UnixNow();
   return StartOfDay(Today(fleet)) + (real - StartOfDay(DayOf(real)));
-}
-
-// The public API's authentication: the shared X-N8N-API-KEY (the owner's) or a Bearer token
-// this instance issued that has not expired. Returns the caller's role, or "" when refused.
-std::string Authorize(const Fleet& fleet, const Instance& instance, const wire::Request& request) {
-  std::string_view key = request.Header("x-n8n-api-key");
-  if (!key.empty() && key == fleet.options.api_key) return "global:owner";
-  constexpr std::string_view kBearer = "Bearer ";
-  std::string_view authorization = request.Header("authorization");
-  if (authorization.substr(0, kBearer.size()) != kBearer) return "";
-  auto it = instance.access_tokens.find(std::string(authorization.substr(kBearer.size())));
-  if (it == instance.access_tokens.end() || UnixNow() >= it->second.expires_at) return "";
-  return it->second.role;
 }
 
 rules::InsightsTotals Sum(const Fleet& fleet, const Instance& instance, rules::Window window) {
@@ -91,6 +79,23 @@ Response TokenExchange(Fleet& fleet, Instance& instance, const wire::Request& re
 
 int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
+Response JsonResponse(int status, const rules::Json& body) { return {status, body.dump(), ""}; }
+
+Response MessageResponse(int status, const std::string& message) {
+  return JsonResponse(status, rules::Json{{"message", message}});
+}
+
+std::string Authorize(const Fleet& fleet, const Instance& instance, const wire::Request& request) {
+  std::string_view key = request.Header("x-n8n-api-key");
+  if (!key.empty() && key == fleet.options.api_key) return "global:owner";
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view authorization = request.Header("authorization");
+  if (authorization.substr(0, kBearer.size()) != kBearer) return "";
+  auto it = instance.access_tokens.find(std::string(authorization.substr(kBearer.size())));
+  if (it == instance.access_tokens.end() || UnixNow() >= it->second.expires_at) return "";
+  return it->second.role;
+}
+
 Response HandleRequest(Fleet& fleet, Instance& instance, const wire::Request& request) {
   fleet.counters.requests.fetch_add(1, std::memory_order_relaxed);
   const std::string& path = request.path;
@@ -104,10 +109,7 @@ Response HandleRequest(Fleet& fleet, Instance& instance, const wire::Request& re
   if (request.method == "GET" && path == rules::kInsightsSummaryPath) {
     return InsightsSummary(fleet, instance, request);
   }
-  if (request.method == "GET" && path == "/api/v1/workflows") {
-    if (Authorize(fleet, instance, request).empty()) return Message(401, "unauthorized");
-    return Json(200, {{"data", rules::Json::array()}, {"nextCursor", nullptr}});
-  }
+  if (IsWorkflowPath(path)) return HandleWorkflowRequest(fleet, instance, request);
   return Message(404, "not found");
 }
 

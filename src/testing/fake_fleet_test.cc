@@ -1,15 +1,19 @@
 // The fake fleet answers like FakeN8n (same rules, n8n-reference.md sections 1-2), per instance,
-// from one epoll loop: windows, token exchange, keep-alive, and a thousand instances at once.
+// from one epoll loop: windows, token exchange, keep-alive, a thousand instances at once, and
+// workflows as n8n 2.40.7 keeps them (tests/real_n8n/WORKFLOWS.md).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -197,6 +201,18 @@ TEST_F(FakeFleetExchangeTest, IssuesABearerTokenForItsOwnAudienceOnly) {
   FleetStats stats = fleet->Stats();
   EXPECT_EQ(stats.exchanges, 1);
   EXPECT_EQ(stats.exchange_failures, 2);
+}
+
+TEST_F(FakeFleetExchangeTest, WorkflowRoutesAcceptTheExchangedToken) {
+  auto fleet = StartFleet(Trusting());
+  ASSERT_TRUE(fleet);
+  Answer issued = Exchange(fleet->port(0), Jwt(fleet->url(0), "jti-w"));
+  ASSERT_EQ(issued.status, 200) << issued.body.dump();
+  httplib::Headers bearer = {
+      {"Authorization", "Bearer " + issued.body["access_token"].get<std::string>()}};
+
+  EXPECT_EQ(Get(fleet->port(0), "/api/v1/workflows", bearer).status, 200);
+  EXPECT_EQ(Get(fleet->port(1), "/api/v1/workflows", bearer).status, 401);
 }
 
 TEST_F(FakeFleetExchangeTest, RefusesUntrustedKeysAndIsAbsentWithoutTrust) {
@@ -466,6 +482,290 @@ TEST(FakeFleetTest, AThousandInstancesInOneProcessAllAnswer) {
 
   EXPECT_EQ(answered, 1000);
   EXPECT_EQ(fleet->Stats().connections, 1000);
+}
+
+// ---- Workflows (tests/real_n8n/WORKFLOWS.md) ----
+
+// A request to a workflow route with the fleet's API key (`key` "" sends none).
+Answer Call(int port, const std::string& method, const std::string& target,
+            const std::string& body = "", const std::string& type = "application/json",
+            const std::string& key = kKey) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_url_encode(false);
+  httplib::Headers headers;
+  if (!key.empty()) headers.emplace("X-N8N-API-KEY", key);
+  httplib::Result res = method == "GET"      ? client.Get(target.c_str(), headers)
+                        : method == "DELETE" ? client.Delete(target, headers)
+                        : method == "PUT"    ? client.Put(target, headers, body, type)
+                                             : client.Post(target, headers, body, type);
+  if (!res) return {};
+  return {res->status, Json::parse(res->body, nullptr, false)};
+}
+
+// Manual Trigger (or `trigger`) -> Set, as the real-n8n notes' "simple" body.
+Json Workflow(const std::string& name,
+              const std::string& trigger = "n8n-nodes-base.manualTrigger") {
+  Json workflow = Json::parse(R"({
+    "nodes": [{"name": "Start", "type": "", "typeVersion": 1, "position": [0, 0], "parameters": {}},
+              {"name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 3.4,
+               "position": [200, 0], "parameters": {}}],
+    "connections": {"Start": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}},
+    "settings": {}})");
+  workflow["name"] = name;
+  workflow["nodes"][0]["type"] = trigger;
+  return workflow;
+}
+
+Answer Create(int port, const Json& workflow) {
+  return Call(port, "POST", "/api/v1/workflows", workflow.dump());
+}
+
+bool IsIsoMillis(const Json& value) {
+  std::string text = value.is_string() ? value.get<std::string>() : "";
+  return text.size() == 24 && text[10] == 'T' && text[19] == '.' && text.back() == 'Z';
+}
+
+TEST(FakeFleetWorkflowTest, CreatesReadsAndListsPerInstance) {
+  auto fleet = StartFleet(Options(2));
+  ASSERT_TRUE(fleet);
+
+  Answer created = Create(fleet->port(0), Workflow("wf-simple"));
+
+  ASSERT_EQ(created.status, 200) << created.body.dump();  // 200, not 201
+  std::string id = created.body["id"];
+  EXPECT_EQ(id.size(), 16u);
+  EXPECT_TRUE(std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(c) != 0; }));
+  EXPECT_EQ(created.body["active"], false);
+  EXPECT_TRUE(IsIsoMillis(created.body["updatedAt"])) << created.body["updatedAt"];
+  EXPECT_EQ(created.body["createdAt"], created.body["updatedAt"]);
+  EXPECT_EQ(created.body["settings"], Json::object());      // nothing added
+  EXPECT_TRUE(created.body["nodes"][0]["id"].is_string());  // node ids added
+  EXPECT_EQ(created.body["connections"], Workflow("x")["connections"]);
+  Answer read = Call(fleet->port(0), "GET", "/api/v1/workflows/" + id);
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, created.body);
+  Answer listed = Call(fleet->port(0), "GET", "/api/v1/workflows");
+  ASSERT_EQ(listed.body["data"].size(), 1u);
+  EXPECT_EQ(listed.body["data"][0]["updatedAt"], created.body["updatedAt"]);
+  EXPECT_EQ(listed.body["nextCursor"], nullptr);
+  EXPECT_EQ(Call(fleet->port(1), "GET", "/api/v1/workflows").body,
+            (Json{{"data", Json::array()}, {"nextCursor", nullptr}}));
+  EXPECT_EQ(Call(fleet->port(1), "GET", "/api/v1/workflows/" + id).body,
+            (Json{{"message", "Not Found"}}));
+  EXPECT_EQ(Call(fleet->port(0), "GET", "/api/v1/workflows", "", "", "wrong").status, 401);
+  FleetStats stats = fleet->Stats();
+  EXPECT_EQ(stats.workflows, 1);
+  EXPECT_EQ(stats.workflows_created, 1);
+  EXPECT_EQ(stats.workflow_posts, 1);
+  EXPECT_EQ(stats.workflow_gets, 2);
+  EXPECT_EQ(stats.workflow_lists, 3);
+}
+
+TEST(FakeFleetWorkflowTest, UpdateMergesSettingsAndAlwaysAdvancesUpdatedAt) {
+  auto fleet = StartFleet(Options(1));
+  ASSERT_TRUE(fleet);
+  Json workflow = Workflow("wf");
+  workflow["settings"] = {{"timezone", "Europe/Berlin"}, {"executionOrder", "v1"}};
+  workflow["staticData"] = {{"lastId", 2}};
+  Answer created = Create(fleet->port(0), workflow);
+  ASSERT_EQ(created.status, 200) << created.body.dump();
+  const std::string path = "/api/v1/workflows/" + created.body["id"].get<std::string>();
+
+  workflow["settings"] = Json::object();
+  workflow.erase("staticData");
+  Answer first = Call(fleet->port(0), "PUT", path, workflow.dump());
+  Answer second = Call(fleet->port(0), "PUT", path, workflow.dump());  // byte-identical
+  workflow["settings"] = {{"timezone", "UTC"}};
+  Answer third = Call(fleet->port(0), "PUT", path, workflow.dump());
+  workflow["settings"] = {{"timezone", "DEFAULT"}};
+  Answer fourth = Call(fleet->port(0), "PUT", path, workflow.dump());
+
+  ASSERT_EQ(first.status, 200) << first.body.dump();
+  EXPECT_EQ(first.body["settings"],
+            (Json{{"timezone", "Europe/Berlin"}, {"executionOrder", "v1"}}));
+  EXPECT_EQ(first.body["staticData"], (Json{{"lastId", 2}}));  // left out: kept
+  EXPECT_LT(created.body["updatedAt"].get<std::string>(), first.body["updatedAt"]);
+  EXPECT_LT(first.body["updatedAt"].get<std::string>(), second.body["updatedAt"]);
+  EXPECT_NE(first.body["versionId"], second.body["versionId"]);
+  EXPECT_EQ(second.body["versionCounter"], 3);
+  EXPECT_NE(first.body["nodes"][0]["id"], created.body["nodes"][0]["id"]);  // sent without ids
+  EXPECT_EQ(third.body["settings"], (Json{{"timezone", "UTC"}, {"executionOrder", "v1"}}));
+  EXPECT_EQ(fourth.body["settings"], (Json{{"executionOrder", "v1"}}));
+  EXPECT_EQ(Call(fleet->port(0), "GET", path).body["updatedAt"], fourth.body["updatedAt"]);
+  EXPECT_EQ(Call(fleet->port(0), "PUT", "/api/v1/workflows/doesNotExist1234", workflow.dump()).body,
+            (Json{{"message",
+                   "You do not have permission to update this workflow. Ask the owner to share "
+                   "it with you."}}));
+  FleetStats stats = fleet->Stats();
+  EXPECT_EQ(stats.workflow_puts, 5);
+  EXPECT_EQ(stats.workflows_updated, 4);
+  EXPECT_EQ(stats.workflows, 1);
+}
+
+TEST(FakeFleetWorkflowTest, RefusesWhatN8nRefusesWithItsMessages) {
+  auto fleet = StartFleet(Options(1));
+  ASSERT_TRUE(fleet);
+  auto refusal = [&](const Json& body) {
+    Answer answer = Create(fleet->port(0), body);
+    EXPECT_EQ(answer.status, 400) << body.dump();
+    return answer.body.value("message", "");
+  };
+  Json extra = Workflow("wf");
+  extra["bogus"] = 1;
+  Json read_only = Workflow("wf");
+  read_only["active"] = true;
+  Json description = Workflow("wf");
+  description["description"] = "x";
+  Json setting = Workflow("wf");
+  setting["settings"]["bogusKey"] = true;
+  Json timeout = Workflow("wf");
+  timeout["settings"]["executionTimeout"] = "60";
+  Json no_settings = Workflow("wf");
+  no_settings.erase("settings");
+  Json same_ids = Workflow("wf");
+  same_ids["nodes"][0]["id"] = "not-a-uuid";
+  same_ids["nodes"][1]["id"] = "not-a-uuid";
+
+  EXPECT_EQ(refusal(extra), "request/body Unrecognized key(s) in object: 'bogus'");
+  EXPECT_EQ(refusal(read_only), "request/body/active is read-only");
+  EXPECT_EQ(refusal(description), "request/body Unrecognized key(s) in object: 'description'");
+  EXPECT_EQ(refusal(setting), "request/body/settings Unrecognized key(s) in object: 'bogusKey'");
+  EXPECT_EQ(refusal(timeout),
+            "request/body/settings/executionTimeout Expected number, received string");
+  EXPECT_EQ(refusal(no_settings), "request/body must have required property 'settings'");
+  EXPECT_EQ(refusal(same_ids),
+            "Workflow structure is invalid. nodes[1].id (duplicate_node_id): Nodes \"Start\" and "
+            "\"Set\" share the node ID \"not-a-uuid\"");
+  EXPECT_EQ(refusal(Json::array()), "request/body Expected object, received array");
+  EXPECT_EQ(Call(fleet->port(0), "POST", "/api/v1/workflows", "{nope").status, 500);
+  EXPECT_EQ(Call(fleet->port(0), "POST", "/api/v1/workflows", Workflow("wf").dump(),
+                 "application/x-www-form-urlencoded")
+                .status,
+            415);
+  EXPECT_EQ(Call(fleet->port(0), "POST", "/api/v1/workflows", Workflow("wf").dump(),
+                 "application/json", "")
+                .status,
+            401);
+  EXPECT_EQ(fleet->Stats().workflows, 0);
+  // Description is accepted on update, and redactionPolicy accepted but dropped (unlicensed).
+  Answer created = Create(fleet->port(0), Workflow("wf"));
+  Json update = Workflow("wf");
+  update["description"] = "";
+  update["settings"]["redactionPolicy"] = "all";
+  Answer updated =
+      Call(fleet->port(0), "PUT", "/api/v1/workflows/" + created.body["id"].get<std::string>(),
+           update.dump());
+  EXPECT_EQ(updated.status, 200) << updated.body.dump();
+  EXPECT_EQ(updated.body["description"], "");
+  EXPECT_EQ(updated.body["settings"], Json::object());
+}
+
+TEST(FakeFleetWorkflowTest, ActivationNeedsATriggerAndLeavesUpdatedAtAlone) {
+  auto fleet = StartFleet(Options(1));
+  ASSERT_TRUE(fleet);
+  Answer manual = Create(fleet->port(0), Workflow("manual"));
+  Answer scheduled =
+      Create(fleet->port(0), Workflow("scheduled", "n8n-nodes-base.scheduleTrigger"));
+  const std::string manual_path = "/api/v1/workflows/" + manual.body["id"].get<std::string>();
+  const std::string path = "/api/v1/workflows/" + scheduled.body["id"].get<std::string>();
+
+  Answer refused = Call(fleet->port(0), "POST", manual_path + "/activate", "{}");
+  Answer activated = Call(fleet->port(0), "POST", path + "/activate", "{}");
+  Answer read = Call(fleet->port(0), "GET", path);
+
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.body["message"],
+            "Workflow cannot be activated because it has no trigger node. At least one trigger, "
+            "webhook, or polling node is required.");
+  ASSERT_EQ(activated.status, 200) << activated.body.dump();
+  EXPECT_EQ(activated.body["active"], true);
+  EXPECT_EQ(activated.body["activeVersionId"], scheduled.body["versionId"]);
+  EXPECT_EQ(read.body["updatedAt"], scheduled.body["updatedAt"]);
+  EXPECT_EQ(read.body["versionId"], scheduled.body["versionId"]);
+  // A PUT that removes the last trigger of an active workflow: 400, but the draft is saved.
+  Json untriggered = Workflow("scheduled");
+  Answer put = Call(fleet->port(0), "PUT", path, untriggered.dump());
+  Answer after = Call(fleet->port(0), "GET", path);
+  EXPECT_EQ(put.status, 400);
+  EXPECT_EQ(after.body["active"], true);
+  EXPECT_EQ(after.body["nodes"][0]["type"], "n8n-nodes-base.manualTrigger");
+  EXPECT_EQ(after.body["activeVersion"]["nodes"][0]["type"], "n8n-nodes-base.scheduleTrigger");
+  EXPECT_NE(after.body["updatedAt"], scheduled.body["updatedAt"]);
+  Answer deactivated = Call(fleet->port(0), "POST", path + "/deactivate", "");
+  EXPECT_EQ(deactivated.body["active"], false);
+  EXPECT_EQ(deactivated.body["updatedAt"], after.body["updatedAt"]);
+  EXPECT_EQ(
+      Call(fleet->port(0), "POST", "/api/v1/workflows/doesNotExist1234/activate", "{}").status,
+      404);
+  EXPECT_EQ(fleet->Stats().workflow_activations, 4);
+}
+
+TEST(FakeFleetWorkflowTest, ListsInIdOrderWithN8nsOffsetCursors) {
+  auto fleet = StartFleet(Options(1));
+  ASSERT_TRUE(fleet);
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.insert(Create(fleet->port(0), Workflow("wf-" + std::to_string(i))).body["id"]);
+  }
+
+  Answer first = Call(fleet->port(0), "GET", "/api/v1/workflows?limit=2");
+  std::vector<std::string> walked;
+  Json page = first.body;
+  for (int pages = 0; pages < 10; ++pages) {
+    for (const Json& item : page["data"]) walked.push_back(item["id"]);
+    if (page["nextCursor"].is_null()) break;
+    page = Call(fleet->port(0), "GET",
+                "/api/v1/workflows?cursor=" + UrlEncode(page["nextCursor"].get<std::string>()))
+               .body;
+  }
+
+  EXPECT_EQ(first.body["nextCursor"],
+            "eyJsaW1pdCI6Miwib2Zmc2V0IjoyfQ==");                        // {"limit":2,"offset":2}
+  EXPECT_EQ(walked, std::vector<std::string>(ids.begin(), ids.end()));  // by id, each once
+  Answer capped = Call(fleet->port(0), "GET", "/api/v1/workflows?limit=300");
+  EXPECT_EQ(capped.status, 200);
+  EXPECT_EQ(capped.body["data"].size(), 5u);
+  EXPECT_EQ(Call(fleet->port(0), "GET", "/api/v1/workflows?limit=-1").status, 400);
+  EXPECT_EQ(Call(fleet->port(0), "GET", "/api/v1/workflows?limit=abc").status, 400);
+  EXPECT_EQ(Call(fleet->port(0), "GET", "/api/v1/workflows?cursor=garbage").body["message"],
+            "An invalid cursor was provided");
+  Answer named = Call(fleet->port(0), "GET", "/api/v1/workflows?name=wf-3");
+  ASSERT_EQ(named.body["data"].size(), 1u);
+  EXPECT_EQ(named.body["data"][0]["name"], "wf-3");
+}
+
+TEST(FakeFleetWorkflowTest, CountsWorkflowsPerNameAcrossTheFleet) {
+  auto fleet = StartFleet(Options(3));
+  ASSERT_TRUE(fleet);
+  Create(fleet->port(0), Workflow("shared"));
+  Answer twice = Create(fleet->port(0), Workflow("shared"));  // n8n accepts duplicate names
+  Create(fleet->port(1), Workflow("shared"));
+  Create(fleet->port(2), Workflow("other"));
+
+  auto names = fleet->WorkflowNames();
+  EXPECT_EQ(names["shared"].workflows, 3);
+  EXPECT_EQ(names["shared"].instances, 2);  // one instance holds it twice
+  EXPECT_EQ(names["other"].workflows, 1);
+  EXPECT_EQ(
+      Call(fleet->port(0), "DELETE", "/api/v1/workflows/" + twice.body["id"].get<std::string>())
+          .status,
+      200);
+  EXPECT_EQ(fleet->WorkflowNames()["shared"].workflows, 2);
+  EXPECT_EQ(fleet->Stats().workflows, 3);
+}
+
+// Workflow answers are held back like Insights answers.
+TEST(FakeFleetWorkflowTest, AnswersAfterTheFleetsLatency) {
+  FleetOptions options = Options(1);
+  options.latency_ms = 300;
+  auto fleet = StartFleet(options);
+  ASSERT_TRUE(fleet);
+  auto start = std::chrono::steady_clock::now();
+
+  Answer created = Create(fleet->port(0), Workflow("slow"));
+
+  EXPECT_EQ(created.status, 200);
+  EXPECT_GE(MillisSince(start), 300);
 }
 
 }  // namespace

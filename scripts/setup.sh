@@ -11,7 +11,7 @@ packages=(build-essential cmake pkg-config libcli11-dev nlohmann-json3-dev libsq
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "${1:-}" = "--test" ]; then
   packages+=(clang-format sqlite3 openssl iproute2 python3-jsonschema
-    chromium wrk faketime)
+    chromium wrk faketime clang libclang-rt-14-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -369,3 +369,24 @@ TEST_F(WorkflowCliTest, BadInputsAreClearErrors) {
 
 }  // namespace
 }  // namespace fleet::testing
+
+namespace fleet::testing {
+namespace {
+
+// A push killed after n8n created the workflow but before the database recorded its id: the
+// next push finds the identical workflow by name and adopts it instead of creating another.
+TEST_F(WorkflowCliTest, APushInterruptedBeforeRecordingIsAdoptedNotDuplicated) {
+  auto& n8n = AddInstance("a");
+  WriteFlow("billing.json", WebhookWorkflow("Billing"));
+  std::string id = n8n.SeedWorkflow(WebhookWorkflow("Billing"));  // what the lost push created
+
+  auto pushed = Json({"wf", "push", flows_ + "/billing.json", "--server", "a", "--json"});
+  EXPECT_EQ(pushed["results"][0]["action"], "unchanged") << pushed.dump();
+  EXPECT_EQ(pushed["results"][0]["id"], id);
+  EXPECT_NE(pushed["results"][0]["note"].get<std::string>().find("adopted"), std::string::npos);
+  EXPECT_EQ(n8n.Workflows().size(), 1u);
+  EXPECT_EQ(Json({"wf", "list", "--json"})[0]["servers"][0]["id"], id);
+}
+
+}  // namespace
+}  // namespace fleet::testing

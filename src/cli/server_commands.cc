@@ -153,6 +153,10 @@ Result<int> Update(Context& ctx, CLI::App* cmd, const ServerArgs& a) {
   if (a.verify_tls) spec.skip_tls_verify = false;
   auto server = (*registry)->UpdateServer(spec);
   if (!server) return tl::unexpected(server.error());
+  if (a.skip_tls_verify && server->skip_tls_verify) {
+    ctx.out().Warn("TLS verification is off for '" + server->name +
+                   "': its certificate will not be checked");
+  }
   if (a.json) {
     ctx.out().Json(ServerJson(*server));
   } else {

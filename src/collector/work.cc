@@ -13,14 +13,18 @@
 namespace fleet::collector {
 namespace {
 
-// Passes attempts to `on_attempt` on their way to the store.
+// Passes attempts to `on_attempt` on their way to the store, with their run's id.
 class AttemptTap final : public ResultSink {
  public:
-  AttemptTap(ResultSink& inner, const std::function<void(const FetchAttempt&)>& on_attempt)
-      : inner_(inner), on_attempt_(on_attempt) {}
+  AttemptTap(ResultSink& inner, const std::function<void(const FetchAttempt&)>& on_attempt,
+             int64_t run_id)
+      : inner_(inner), on_attempt_(on_attempt), run_id_(run_id) {}
   void Accept(ServerOutcome outcome) override {
     if (on_attempt_) {
-      for (const auto& day : outcome.days) on_attempt_(day.attempt);
+      for (auto& day : outcome.days) {
+        day.attempt.run_id = run_id_;
+        on_attempt_(day.attempt);
+      }
     }
     inner_.Accept(std::move(outcome));
   }
@@ -28,6 +32,7 @@ class AttemptTap final : public ResultSink {
  private:
   ResultSink& inner_;
   const std::function<void(const FetchAttempt&)>& on_attempt_;
+  int64_t run_id_;
 };
 
 bool Stopped(const WorkOptions& options) { return options.stop && options.stop->load(); }
@@ -39,7 +44,7 @@ Result<void> CollectClaims(storage::Store& store, registry::Authenticator& auth,
                            const std::vector<ServerJob>& jobs, WorkReport& report) {
   // Small batches: what a crashed collector fetched but had not stored is fetched again.
   StoreSink sink(store, run_id, 16, options.owner);
-  AttemptTap tap(sink, options.on_attempt);
+  AttemptTap tap(sink, options.on_attempt, run_id);
   EngineOptions engine_options = options.engine;
   int64_t renewed_at = clock.NowUnixSeconds();
   auto progress = engine_options.progress;

@@ -122,6 +122,28 @@ TEST_F(WorkTest, OneCollectorDrainsTheRunAndTheRunClosesSucceeded) {
   EXPECT_EQ((*closed)->days_stored, 18);
 }
 
+// Issue 8 (soak): serve logged every failed attempt with "run":"0", because on_attempt saw the
+// attempts before the sink gave them their run's id.
+TEST_F(WorkTest, OnAttemptSeesEachAttemptsRunId) {
+  instances_[0]->FailNext(100, 400);
+  int64_t run = Prepare();
+  std::vector<FetchAttempt> seen;
+  WorkOptions options;
+  options.owner = "a";
+  options.run_id = run;
+  options.engine.sleep = [](std::chrono::milliseconds) {};
+  options.on_attempt = [&](const FetchAttempt& attempt) { seen.push_back(attempt); };
+
+  auto report = DrainWork(*a_->store, a_->auth, *a_->transport, clock_, options);
+
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(seen.size(), 18u);  // 6 servers x 3 days
+  for (const auto& attempt : seen) EXPECT_EQ(attempt.run_id, run) << attempt.server;
+  EXPECT_EQ(std::count_if(seen.begin(), seen.end(),
+                          [](const FetchAttempt& a) { return a.outcome != "ok"; }),
+            3);
+}
+
 TEST_F(WorkTest, ACrashedCollectorsServersAreCollectedByAnotherOnceItsLeaseExpires) {
   int64_t run = Prepare();
   // "dead" claims two servers and never finishes them.

@@ -1,6 +1,7 @@
 #include "core/jwt.h"
 
 #include <array>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +30,19 @@ bool IsBase64UrlPart(std::string_view part) {
 std::optional<int64_t> IntClaim(const nlohmann::json& payload, const char* name) {
   auto it = payload.find(name);
   if (it == payload.end() || !it->is_number()) return std::nullopt;
-  return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
+  // A date beyond 64-bit seconds (1e300, 2^64 - 1) is no date: absent, never a wrapped value
+  // (converting such a double to int64_t is undefined behaviour; found with fuzz/fuzz_jwt.cc).
+  if (it->is_number_unsigned()) {
+    uint64_t value = it->get<uint64_t>();
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(value);
+  }
+  if (it->is_number_float()) {
+    double value = it->get<double>();
+    if (!(value > -9.2e18 && value < 9.2e18)) return std::nullopt;
+    return static_cast<int64_t>(value);
+  }
+  return it->get<int64_t>();
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ struct JwtPeek {
 };
 
 // Checks the JWT shape (three non-empty base64url parts, header and payload JSON objects) and
-// reads iat/exp. The error message says which part is wrong. Never echoes the token.
+// reads iat/exp (absent when missing, not a number or beyond 64-bit seconds). The error message
+// says which part is wrong. Never echoes the token.
 Result<JwtPeek> PeekJwt(std::string_view token);
 
 }  // namespace fleet

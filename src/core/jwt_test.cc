@@ -36,6 +36,20 @@ TEST(PeekJwtTest, NoExpiryIsAbsent) {
   EXPECT_FALSE(peek->expires_at.has_value());
 }
 
+// Found with fuzz/fuzz_jwt.cc (fuzz/corpus/jwt/regression-float-iat): a huge float claim was
+// converted to int64_t: undefined behaviour, on x86 a date 292 billion years ago.
+TEST(PeekJwtTest, ClaimsBeyond64BitSecondsAreAbsent) {
+  auto peek = PeekJwt(
+      MakeToken(R"({"alg":"HS256"})", R"({"iat":1e300,"exp":18446744073709551615,"nbf":-1e300})"));
+  ASSERT_TRUE(peek) << peek.error().message;
+  EXPECT_FALSE(peek->issued_at.has_value());
+  EXPECT_FALSE(peek->expires_at.has_value());
+
+  auto fractional = PeekJwt(MakeToken(R"({"alg":"HS256"})", R"({"iat":1795000000.5})"));
+  ASSERT_TRUE(fractional);
+  EXPECT_EQ(fractional->issued_at, 1795000000);
+}
+
 TEST(PeekJwtTest, ExplainsWhatIsWrongWithoutEchoingTheToken) {
   auto two_parts = PeekJwt("abc.def");
   ASSERT_FALSE(two_parts);

@@ -38,7 +38,32 @@ bool LooksLikeHtml(const HttpResponse& response) {
   return start != response.body.end() && *start == '<';
 }
 
-// n8n's own explanation ({"message": "..."}), printable and short; "" when there is none.
+// `text` with credential-shaped runs replaced: JWTs ("eyJ...": API keys, access tokens) and any
+// run of 40 or more token characters. A compromised instance may echo the key it was sent in its
+// message, and messages end up in outputs, logs and the database (run attempts).
+std::string RedactCredentials(const std::string& text) {
+  auto token_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && token_char(text[j])) ++j;
+    if (j == i) {
+      out += text[i++];
+      continue;
+    }
+    size_t length = j - i;
+    bool jwt = length >= 20 && text.compare(i, 3, "eyJ") == 0;
+    out += jwt || length >= 40 ? std::string("[redacted]") : text.substr(i, length);
+    i = j;
+  }
+  return out;
+}
+
+// n8n's own explanation ({"message": "..."}), printable and short, credentials redacted; ""
+// when there is none.
 std::string N8nMessage(const HttpResponse& response) {
   Json json = Json::parse(response.body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return "";
@@ -48,6 +73,7 @@ std::string N8nMessage(const HttpResponse& response) {
   for (char& c : message) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }
+  message = RedactCredentials(message);
   if (message.size() > kMaxQuotedMessage) message = message.substr(0, kMaxQuotedMessage) + "...";
   return message;
 }

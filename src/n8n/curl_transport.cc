@@ -166,6 +166,10 @@ class Transfer {
         detail +=
             " (the server's TLS certificate is not trusted: install its CA certificate, or "
             "mark the server to skip TLS verification)";
+      } else if (code == CURLE_SSL_CONNECT_ERROR) {
+        detail +=
+            " (the TLS handshake failed: check that the server speaks HTTPS on this port; an "
+            "https:// URL pointing at a plain-HTTP port fails this way)";
       }
       return MakeError(CodeFor(code), what + detail);
     }

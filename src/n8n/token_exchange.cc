@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <ctime>
 #include <limits>
+#include <optional>
 
 #include "core/url.h"
 
@@ -71,9 +74,40 @@ Result<AccessToken> ParseSuccess(const HttpResponse& response, const Json& body,
                      now + static_cast<int64_t>(expires_in->get<double>())};
 }
 
-Error BadRequest(const Json& body, const std::string& who) {
+// A skew this large is no measuring error (the Date header has one-second resolution).
+constexpr int64_t kNotableSkewSeconds = 60;
+
+// The instance's clock from its Date header ("Sun, 06 Nov 1994 08:49:37 GMT"), if it has one.
+std::optional<int64_t> DateHeader(const HttpResponse& response) {
+  std::string text = response.Header("date");
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (text.empty() || end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<int64_t>(::timegm(&tm));
+}
+
+// "its clock is 3600 seconds ahead of this machine's: ..." when the Date header shows a skew
+// that explains an invalid_grant, else "".
+std::string ClockSkew(const HttpResponse& response, int64_t now) {
+  std::optional<int64_t> theirs = DateHeader(response);
+  if (!theirs || std::abs(*theirs - now) < kNotableSkewSeconds) return "";
+  int64_t skew = *theirs - now;
+  return "the clocks differ: the instance's clock is " + std::to_string(std::abs(skew)) +
+         " seconds " + (skew > 0 ? "ahead of" : "behind") +
+         " this machine's (its Date header says " + response.Header("date") +
+         "), and n8n checks the subject token's exp to the second, so a token this machine signs " +
+         (skew > 0 ? "has expired there" : "looks issued in the future there") +
+         ". Synchronise both clocks (NTP) and try again";
+}
+
+Error BadRequest(const HttpResponse& response, const Json& body, const std::string& who,
+                 int64_t now) {
   std::string error = Quoted(body, "error");
   if (error == "invalid_grant") {
+    if (std::string skew = ClockSkew(response, now); !skew.empty()) {
+      return Error{ErrorCode::kUnauthenticated,
+                   who + " refused the service's subject token (invalid_grant): " + skew};
+    }
     return Error{ErrorCode::kUnauthenticated,
                  who +
                      " refused the service's subject token (invalid_grant; n8n does not say "
@@ -132,7 +166,7 @@ Result<AccessToken> ParseTokenExchangeResponse(const HttpResponse& response,
   const int s = response.status;
   Json body = Json::parse(response.body, nullptr, false);
   if (s == 200) return ParseSuccess(response, body, who, now);
-  if (s == 400) return tl::unexpected(BadRequest(body, who));
+  if (s == 400) return tl::unexpected(BadRequest(response, body, who, now));
   if (s == 404) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      who + " has no token exchange endpoint (404 on POST " +

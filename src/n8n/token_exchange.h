@@ -46,7 +46,9 @@ struct AccessToken {
 //   501 -> kFailedPrecondition: N8N_TOKEN_EXCHANGE_ENABLED is off;
 //   400 invalid_grant -> kUnauthenticated listing the likely causes (public key not trusted,
 //          kid/issuer mismatch, clock skew, email not verified, role not in allowedRoles,
-//          owner as subject, replayed jti), with `n8n-fleet key env` as the fix;
+//          owner as subject, replayed jti), with `n8n-fleet key env` as the fix; when the
+//          response's Date header is a minute or more away from `now`, it says the clocks
+//          differ, by how much, and to synchronise them instead;
 //   400 invalid_request / unsupported_grant_type -> kBadResponse with n8n's description;
 //   429 -> kRateLimited, with Retry-After seconds in the message;
 //   5xx -> kUnavailable; a 200 without access_token/expires_in -> kBadResponse.

@@ -123,6 +123,22 @@ TEST(ParseTokenExchangeResponseTest, InvalidGrantListsCausesAndTheFix) {
   }
 }
 
+TEST(ParseTokenExchangeResponseTest, InvalidGrantFromAnInstanceWhoseClockIsOffSaysSo) {
+  const std::string body =
+      R"({"error":"invalid_grant","error_description":"Token exchange failed"})";
+  Error ahead = ErrorFor(Response(400, body, {{"date", "Mon, 21 Sep 2026 15:13:20 GMT"}}));
+  EXPECT_EQ(ahead.code, ErrorCode::kUnauthenticated);
+  for (const char* text :
+       {"clocks differ", "3600 seconds ahead", "Mon, 21 Sep 2026 15:13:20 GMT", "NTP"}) {
+    EXPECT_TRUE(Mentions(ahead, text)) << text << " missing from: " << ahead.message;
+  }
+  EXPECT_FALSE(Mentions(ahead, "N8N_TOKEN_EXCHANGE_TRUSTED_KEYS")) << ahead.message;
+  // A few seconds apart is latency and rounding: the usual list of causes.
+  Error close = ErrorFor(Response(400, body, {{"date", "Mon, 21 Sep 2026 14:13:25 GMT"}}));
+  EXPECT_FALSE(Mentions(close, "clocks differ")) << close.message;
+  EXPECT_TRUE(Mentions(close, "N8N_TOKEN_EXCHANGE_TRUSTED_KEYS")) << close.message;
+}
+
 TEST(ParseTokenExchangeResponseTest, InvalidRequestQuotesN8n) {
   Error error = ErrorFor(Response(
       400, R"({"error":"invalid_request","error_description":"subject_token is required"})"));

@@ -6,6 +6,11 @@
 namespace fleet::service::api {
 namespace {
 
+// The largest daily count accepted: 10^12 executions a day (11.6 million a second) is beyond any
+// instance, and keeps the report's sums of such rows far from overflowing int64 (SQLite's SUM
+// fails on overflow: one hostile instance must not be able to break every customer's report).
+constexpr int64_t kMaxPushedCount = 1'000'000'000'000;
+
 // A 400 naming the member (e.g. "dataPoints[2].date").
 struct BadMember {
   std::string member{};
@@ -48,9 +53,11 @@ tl::expected<std::vector<DailyUsage>, BadMember> DailyRows(const nlohmann::json&
           BadMember{where + ".kind", where + ".kind '" + kind + "' is not daily or cumulative"});
     }
     if (!point.contains("value") || !point["value"].is_number_integer() ||
-        point["value"].get<int64_t>() < 0) {
-      return tl::unexpected(
-          BadMember{where + ".value", where + ".value must be a whole number >= 0"});
+        point["value"].get<int64_t>() < 0 || point["value"].get<int64_t>() > kMaxPushedCount) {
+      return tl::unexpected(BadMember{where + ".value", where +
+                                                            ".value must be a whole number "
+                                                            "from 0 to " +
+                                                            std::to_string(kMaxPushedCount)});
     }
     if (kind != "daily") continue;
     if (!point.contains("date") || !point["date"].is_string()) {

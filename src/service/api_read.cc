@@ -1,7 +1,5 @@
 // Read routes: servers, usage rows, collection runs, gaps.
 
-#include <charconv>
-
 #include "collector/run.h"
 #include "service/api_router.h"
 #include "service/views.h"
@@ -9,8 +7,6 @@
 namespace fleet::service::api {
 namespace {
 
-constexpr int kDefaultRunsLimit = 50;
-constexpr int kMaxRunsLimit = 1000;
 constexpr int64_t kDefaultWindowDays = 30;
 
 nlohmann::json ServerJson(const Server& server, const std::map<std::string, int64_t>& last) {
@@ -27,13 +23,6 @@ nlohmann::json ServerJson(const Server& server, const std::map<std::string, int6
            TimeOrNull(it == last.end() ? std::nullopt : std::optional<int64_t>(it->second))},
           {"created_at", FormatTimestamp(server.created_at)},
           {"updated_at", FormatTimestamp(server.updated_at)}};
-}
-
-std::optional<int64_t> ParsePositive(std::string_view text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 1) return std::nullopt;
-  return value;
 }
 
 void ListServers(Call& call) {
@@ -77,12 +66,9 @@ void ListUsage(Call& call) {
   filter.customer = call.Query("customer");
   filter.from_day = FormatDay(range->first);
   filter.to_day = FormatDay(range->second);
-  std::string source = call.Query("source").value_or("pull");
-  if (source != "pull" && source != "push" && source != "all") {
-    return SendError(call.res, 400, "source '" + source + "' is not one of pull, push, all",
-                     "source");
-  }
-  filter.source = source == "all" ? "" : source;
+  auto source = ParseUsageSource(call.req.params);
+  if (!source) return SendFailure(call.res, source.error().error, source.error().parameter);
+  filter.source = *source;
   auto store = call.Store();
   if (!store) return SendFailure(call.res, store.error());
   auto rows = (*store)->ListDailyUsage(filter);
@@ -106,20 +92,11 @@ void ListUsage(Call& call) {
 }
 
 void ListRuns(Call& call) {
-  int limit = kDefaultRunsLimit;
-  if (auto text = call.Query("limit")) {
-    auto value = ParsePositive(*text);
-    if (!value || *value > kMaxRunsLimit) {
-      return SendError(
-          call.res, 400,
-          "limit '" + *text + "' must be a whole number from 1 to " + std::to_string(kMaxRunsLimit),
-          "limit");
-    }
-    limit = static_cast<int>(*value);
-  }
+  auto limit = ParseRunsLimit(call.req.params);
+  if (!limit) return SendFailure(call.res, limit.error().error, limit.error().parameter);
   auto store = call.Store();
   if (!store) return SendFailure(call.res, store.error());
-  auto runs = (*store)->ListRuns(limit);
+  auto runs = (*store)->ListRuns(*limit);
   if (!runs) return SendFailure(call.res, runs.error());
   nlohmann::json list = nlohmann::json::array();
   for (const auto& run : *runs) list.push_back(RunJson(run));

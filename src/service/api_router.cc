@@ -71,8 +71,14 @@ Result<storage::Store*> Call::Store() {
 }
 
 std::optional<std::string> Call::Query(const std::string& name) const {
-  if (!req.has_param(name.c_str())) return std::nullopt;
-  return req.get_param_value(name.c_str());
+  return QueryValue(req.params, name);
+}
+
+void AddAllRoutes(Router& router) {
+  AddPublicRoutes(router);
+  AddReadRoutes(router);
+  AddReportRoutes(router);
+  AddPushRoutes(router);
 }
 
 void Router::Add(std::string method, std::string pattern, Access access, Handler handler) {
@@ -259,31 +265,12 @@ nlohmann::json TimeOrNull(std::optional<int64_t> unix_seconds) {
 }
 
 std::optional<std::pair<Day, Day>> DayRangeParams(Call& call, Day default_from, Day default_to) {
-  std::pair<Day, Day> range{default_from, default_to};
-  for (const char* name : {"from", "to"}) {
-    auto text = call.Query(name);
-    if (!text) continue;
-    auto day = ParseDay(*text);
-    if (!day) {
-      SendError(call.res, 400, std::string(name) + " '" + *text + "' is not a day: use YYYY-MM-DD",
-                name);
-      return std::nullopt;
-    }
-    (std::string_view(name) == "from" ? range.first : range.second) = *day;
-  }
-  if (range.first > range.second) {
-    SendError(call.res, 400,
-              "from " + FormatDay(range.first) + " is after to " + FormatDay(range.second), "from");
+  auto range = ParseDayRange(call.req.params, default_from, default_to);
+  if (!range) {
+    SendFailure(call.res, range.error().error, range.error().parameter);
     return std::nullopt;
   }
-  if (range.second - range.first >= kMaxRangeDays) {
-    SendError(call.res, 400,
-              "the range " + FormatDay(range.first) + ".." + FormatDay(range.second) +
-                  " spans more than " + std::to_string(kMaxRangeDays) + " days; narrow it",
-              "from");
-    return std::nullopt;
-  }
-  return range;
+  return *range;
 }
 
 }  // namespace fleet::service::api

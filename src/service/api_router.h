@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/time.h"
 #include "core/types.h"
+#include "service/api_params.h"
 #include "service/http_server.h"
 #include "service/store_pool.h"
 
@@ -69,6 +70,8 @@ class Router {
   explicit Router(const ServiceDeps& deps) : deps_(deps) {}
   void Add(std::string method, std::string pattern, Access access, Handler handler);
   void Dispatch(const httplib::Request& req, httplib::Response& res);
+  // Every route, in the order added (tests check each one's authentication).
+  const std::vector<Route>& routes() const { return routes_; }
 
  private:
   bool Authenticate(Call& call, Access access);
@@ -90,7 +93,6 @@ struct RequestContext {
 RequestContext& CurrentRequest();  // thread-local
 
 inline constexpr int64_t kTouchIntervalSeconds = 60;
-inline constexpr int64_t kMaxRangeDays = 3660;
 
 int HttpStatusOf(ErrorCode code);
 std::string_view ErrorNameOf(int status);  // "bad_request", "not_found", ...
@@ -108,7 +110,8 @@ nlohmann::json TimeOrNull(std::optional<int64_t> unix_seconds);
 // (at most kMaxRangeDays). Sends the 400 itself and returns nullopt on a bad value.
 std::optional<std::pair<Day, Day>> DayRangeParams(Call& call, Day default_from, Day default_to);
 
-// Route registration, one function per file.
+// Route registration, one function per file; AddAllRoutes calls each (what the service serves).
+void AddAllRoutes(Router& router);
 void AddPublicRoutes(Router& router);  // api_public.cc: health, readiness, JWKS, metrics, assets
 void AddReadRoutes(Router& router);    // api_read.cc: servers, usage, runs, gaps
 void AddReportRoutes(Router& router);  // api_reports.cc: monthly report, collect

@@ -206,8 +206,7 @@ Error Invalid(std::string message) {
   return Error{ErrorCode::kInvalidArgument, std::move(message)};
 }
 
-[[nodiscard]] Result<void> ApplyFile(const std::string& file, ServiceConfig& config,
-                                     std::map<std::string, std::string>& sources) {
+Result<std::string> ReadConfigFile(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     return MakeError(ErrorCode::kNotFound, "config file " + file +
@@ -216,7 +215,12 @@ Error Invalid(std::string message) {
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  std::string text = buffer.str();
+  return buffer.str();
+}
+
+[[nodiscard]] Result<void> ApplyText(std::string_view text, const std::string& file,
+                                     ServiceConfig& config,
+                                     std::map<std::string, std::string>& sources) {
   toml::table table;
   try {
     table = toml::parse(text, file);
@@ -286,11 +290,20 @@ Result<std::pair<std::string, int>> SplitListen(std::string_view listen) {
 
 Result<LoadedConfig> LoadServiceConfig(const std::string& file,
                                        const std::map<std::string, std::string>& overrides) {
+  if (file.empty()) return ParseServiceConfig(std::nullopt, file, overrides);
+  auto text = ReadConfigFile(file);
+  if (!text) return tl::unexpected(text.error());
+  return ParseServiceConfig(*text, file, overrides);
+}
+
+Result<LoadedConfig> ParseServiceConfig(std::optional<std::string_view> toml,
+                                        const std::string& file,
+                                        const std::map<std::string, std::string>& overrides) {
   LoadedConfig loaded;
   ServiceConfig& config = loaded.config;
   std::map<std::string, std::string> sources;
-  if (!file.empty()) {
-    if (auto ok = ApplyFile(file, config, sources); !ok) return tl::unexpected(ok.error());
+  if (toml) {
+    if (auto ok = ApplyText(*toml, file, config, sources); !ok) return tl::unexpected(ok.error());
   }
   for (const auto& [name, value] : overrides) {
     const Option* option = FindOption(name);

@@ -55,6 +55,12 @@ struct LoadedConfig {
 Result<LoadedConfig> LoadServiceConfig(const std::string& file,
                                        const std::map<std::string, std::string>& overrides);
 
+// LoadServiceConfig with the file already read: `toml` is its text (nullopt: no file), `file`
+// only names it in messages.
+Result<LoadedConfig> ParseServiceConfig(std::optional<std::string_view> toml,
+                                        const std::string& file,
+                                        const std::map<std::string, std::string>& overrides);
+
 // "HOST:PORT" -> (host, port); "[::1]:8080" -> ("::1", 8080). Port 0 asks for any free port.
 Result<std::pair<std::string, int>> SplitListen(std::string_view listen);
 

@@ -84,11 +84,22 @@ void HttpService::Impl::Configure() {
   s.Patch(".*", dispatch);
   s.Delete(".*", dispatch);
   s.Options(".*", dispatch);
-  s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     api::RequestContext& context = api::CurrentRequest();
     context = api::RequestContext{};
     context.start = std::chrono::steady_clock::now();
     context.started = true;
+    // cpp-httplib 0.11 holds only Content-Length bodies to the payload limit: a chunked body
+    // would be read whole, however large. No client of this API needs one, so it is refused
+    // before the body is read (this runs first), and the connection is closed.
+    if (req.has_header("Transfer-Encoding")) {
+      res.set_header("Connection", "close");
+      api::SendError(res, 413,
+                     "request bodies must be sent with Content-Length (at most " +
+                         std::to_string(options.max_body_bytes) +
+                         " bytes); Transfer-Encoding is refused");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // Errors httplib answers itself (413, 400 for a malformed request, 500 from an exception)
@@ -138,10 +149,7 @@ void HttpService::Impl::Log(const httplib::Request& req, const httplib::Response
 
 HttpService::HttpService(HttpOptions options, ServiceDeps deps)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(deps))) {
-  api::AddPublicRoutes(impl_->router);
-  api::AddReadRoutes(impl_->router);
-  api::AddReportRoutes(impl_->router);
-  api::AddPushRoutes(impl_->router);
+  api::AddAllRoutes(impl_->router);
 }
 
 HttpService::~HttpService() { Stop(); }

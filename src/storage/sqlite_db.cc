@@ -14,9 +14,44 @@ bool IsCorruptionCode(int rc) {
   return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
 }
 
+namespace {
+
+// True when `path` or its directory cannot be written (a read-only filesystem refuses even root;
+// SQLite needs the directory for its -wal and -shm files).
+bool NotWritable(const std::string& path) {
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  for (const std::string& target : {path, dir.empty() ? std::string(".") : dir}) {
+    if (::access(target.c_str(), W_OK) != 0 && (errno == EROFS || errno == EACCES)) return true;
+  }
+  return false;
+}
+
+// Why the file cannot be written, and what to do, when that is the cause of `rc`; else "".
+std::string UnwritableHint(sqlite3* db, int rc) {
+  const int primary = rc & 0xff;
+  // The OS's reason behind an I/O error (stale after other errors, so only then).
+  const bool io = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN;
+  const int system_errno = io && db != nullptr ? sqlite3_system_errno(db) : 0;
+  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  const std::string path = file != nullptr && *file != '\0' ? file : "the database";
+  if (primary == SQLITE_FULL || system_errno == ENOSPC || system_errno == EDQUOT ||
+      system_errno == EFBIG) {
+    return " (the disk holding " + path + " is full: free space there and run again)";
+  }
+  if (primary == SQLITE_READONLY || system_errno == EROFS ||
+      (io && file != nullptr && *file != '\0' && NotWritable(path))) {
+    return " (" + path +
+           " is read-only: its filesystem is mounted read-only or the file or its directory is "
+           "not writable; make it writable and run again)";
+  }
+  return "";
+}
+
+}  // namespace
+
 Error SqliteError(sqlite3* db, int rc, std::string_view operation) {
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string message = std::string(operation) + ": " + detail;
+  std::string message = std::string(operation) + ": " + detail + UnwritableHint(db, rc);
   const int primary = rc & 0xff;
   if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Error{ErrorCode::kAlreadyExists, std::move(message)};

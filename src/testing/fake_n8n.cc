@@ -34,6 +34,8 @@ void SendMessage(Call& call, int status, const std::string& message) {
 
 int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
+int64_t InstanceNow(const State& state) { return UnixNow() + state.clock_skew_seconds; }
+
 std::optional<std::string> Authorize(State& state, Call& call) {
   std::string key = call.req.get_header_value("X-N8N-API-KEY");
   std::string authorization = call.req.get_header_value("Authorization");
@@ -56,6 +58,9 @@ constexpr int kWorkerThreads = 32;       // one per open connection (httplib kee
 constexpr int kKeepAliveRequests = 100;  // per connection, then httplib closes it
 constexpr int kDefaultPageSize = 100;    // n8n's default ?limit=
 constexpr int kMaxPageSize = 250;
+constexpr char kNoTriggerMessage[] =
+    "Workflow cannot be activated because it has no trigger node. At least one trigger, webhook, "
+    "or polling node is required.";
 
 using Handler = void (*)(State&, Call&);
 
@@ -130,6 +135,7 @@ Json NewWorkflow(State& state, const std::string& name) {
               {"createdAt", now},
               {"updatedAt", now},
               {"versionId", NextVersionId(state)},
+              {"activeVersionId", nullptr},
               {"triggerCount", 0},
               {"nodes", Json::array()},
               {"connections", Json::object()},
@@ -297,21 +303,6 @@ void HandleGetWorkflow(State& state, Call& call) {
   ChangeWorkflow(state, call, [](Json&) { return true; });
 }
 
-// PUT /api/v1/workflows/:id: the same body as a create, all four fields required; a new
-// versionId and updatedAt. An active workflow stays active (n8n re-activates it).
-void HandleUpdateWorkflow(State& state, Call& call) {
-  if (!KnownAndAuthorized(state, call)) return;
-  std::optional<Json> body = WritableBody(call, {"name", "nodes", "connections", "settings"});
-  if (!body) return;
-  ChangeWorkflow(state, call, [&](Json& workflow) {
-    workflow["name"] = (*body)["name"];
-    CopyWritableFields(state, *body, workflow);
-    workflow["updatedAt"] = NowIso(state);
-    workflow["versionId"] = NextVersionId(state);
-    return true;
-  });
-}
-
 // n8n refuses to activate a workflow without a node that can start it.
 bool HasTriggerNode(const Json& workflow) {
   for (const Json& node : workflow.value("nodes", Json::array())) {
@@ -326,17 +317,39 @@ bool HasTriggerNode(const Json& workflow) {
   return false;
 }
 
+// PUT /api/v1/workflows/:id: the same body as a create, all four fields required; a new
+// versionId and updatedAt. An active workflow stays active (n8n re-activates it).
+void HandleUpdateWorkflow(State& state, Call& call) {
+  if (!KnownAndAuthorized(state, call)) return;
+  std::optional<Json> body = WritableBody(call, {"name", "nodes", "connections", "settings"});
+  if (!body) return;
+  ChangeWorkflow(state, call, [&](Json& workflow) {
+    workflow["name"] = (*body)["name"];
+    CopyWritableFields(state, *body, workflow);
+    workflow["updatedAt"] = NowIso(state);
+    workflow["versionId"] = NextVersionId(state);
+    if (workflow["active"] != true) return true;
+    // An active workflow's save is published too; one left without a trigger is saved as a
+    // draft all the same, the published version keeps running, and the answer is 400.
+    if (!HasTriggerNode(workflow)) {
+      SendMessage(call, 400, kNoTriggerMessage);
+      return false;
+    }
+    workflow["activeVersionId"] = workflow["versionId"];
+    return true;
+  });
+}
+
 // POST /api/v1/workflows/:id/activate
 void HandleActivateWorkflow(State& state, Call& call) {
   if (!KnownAndAuthorized(state, call)) return;
   ChangeWorkflow(state, call, [&](Json& workflow) {
     if (!HasTriggerNode(workflow)) {
-      SendMessage(call, 400,
-                  "Workflow cannot be activated because it has no trigger node. At least one "
-                  "trigger, webhook, or polling node is required.");
+      SendMessage(call, 400, kNoTriggerMessage);
       return false;
     }
     workflow["active"] = true;  // n8n leaves updatedAt and versionId alone
+    workflow["activeVersionId"] = workflow["versionId"];
     return true;
   });
 }
@@ -346,6 +359,7 @@ void HandleDeactivateWorkflow(State& state, Call& call) {
   if (!KnownAndAuthorized(state, call)) return;
   ChangeWorkflow(state, call, [&](Json& workflow) {
     workflow["active"] = false;
+    workflow["activeVersionId"] = nullptr;
     return true;
   });
 }
@@ -428,11 +442,42 @@ void Record(State& state, const httplib::Request& req) {
   state.requests.push_back(std::move(record));
 }
 
-// Applies the fault switch; returns true when the fault has answered the call.
+constexpr int64_t kHugeBodyBytes = int64_t{1} << 30;
+constexpr size_t kHugeChunkBytes = 64 * 1024;
+
+// Waits `ms` unless the server stops meanwhile; false when it stops.
+bool Pause(State& state, int ms) {
+  std::unique_lock lock(state.mu);
+  return !state.wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return state.stopping; });
+}
+
+// kHugeBody: {"data":"xxx...  announced as 1 GiB and generated as it goes, so the fake's memory
+// stays small; it stops when the client hangs up (a write fails) or the server stops.
+void SendHugeBody(State& state, Call& call) {
+  call.res.status = 200;
+  call.res.set_content_provider(static_cast<size_t>(kHugeBodyBytes),
+                                "application/json; charset=utf-8",
+                                [&state](size_t offset, size_t length, httplib::DataSink& sink) {
+                                  {
+                                    std::lock_guard lock(state.mu);
+                                    if (state.stopping) return false;
+                                  }
+                                  std::string chunk(std::min(length, kHugeChunkBytes), 'x');
+                                  if (offset == 0) chunk.replace(0, 9, "{\"data\":\"");
+                                  if (!sink.write(chunk.data(), chunk.size())) return false;
+                                  std::lock_guard lock(state.mu);
+                                  state.fault_body_bytes += static_cast<int64_t>(chunk.size());
+                                  return true;
+                                });
+}
+
+// Applies the fault switch before the route; returns true when the fault has answered the call.
 bool InjectFault(State& state, Call& call) {
   std::unique_lock lock(state.mu);
   switch (state.fault) {
     case FakeN8n::Fault::kNone:
+    case FakeN8n::Fault::kResetMidBody:  // after the route: CorruptBody
+    case FakeN8n::Fault::kSlowBody:
       return false;
     case FakeN8n::Fault::kHang:
       state.wake.wait_for(lock, std::chrono::milliseconds(state.hang_ms),
@@ -452,8 +497,68 @@ bool InjectFault(State& state, Call& call) {
           "<body><form method=\"post\"><input name=\"password\"></form></body></html>",
           "text/html; charset=utf-8");
       return true;
+    case FakeN8n::Fault::kHugeBody:
+      lock.unlock();
+      SendHugeBody(state, call);
+      return true;
+    case FakeN8n::Fault::kInvalidUtf8:
+      call.res.status = 200;
+      call.res.set_content(
+          "{\"data\":{\"total\":{\"value\":1,\"deviation\":null,\"unit\":\"count\"},"
+          "\"note\":\"caf\xE9 \xFF\xFE\"}}",
+          "application/json; charset=utf-8");
+      return true;
   }
   return false;
+}
+
+// kResetMidBody and kSlowBody: the route's answer goes out with its status, headers and
+// Content-Length, but its body is cut in half (then the connection closes) or dribbled.
+void CorruptBody(State& state, Call& call) {
+  FakeN8n::Fault fault;
+  int interval_ms;
+  {
+    std::lock_guard lock(state.mu);
+    fault = state.fault;
+    interval_ms = state.hang_ms > 0 ? state.hang_ms : 1000;
+  }
+  if (fault != FakeN8n::Fault::kResetMidBody && fault != FakeN8n::Fault::kSlowBody) return;
+  std::string body = std::move(call.res.body);
+  std::string type = call.res.get_header_value("Content-Type");
+  call.res.body.clear();
+  call.res.headers.erase("Content-Type");
+  size_t size = body.size();
+  if (fault == FakeN8n::Fault::kResetMidBody) {
+    call.res.set_content_provider(
+        size, type, [body = std::move(body)](size_t, size_t, httplib::DataSink& sink) {
+          sink.write(body.data(), body.size() / 2);
+          return false;  // httplib closes the connection
+        });
+    return;
+  }
+  call.res.set_content_provider(
+      size, type,
+      [&state, interval_ms, body = std::move(body)](size_t offset, size_t,
+                                                    httplib::DataSink& sink) {
+        if (!Pause(state, interval_ms) || !sink.write(body.data() + offset, 1)) return false;
+        std::lock_guard lock(state.mu);
+        ++state.fault_body_bytes;
+        return true;
+      });
+}
+
+// Every answer carries the instance's time, as n8n's (Express) do.
+void SetDateHeader(State& state, Call& call) {
+  std::time_t now;
+  {
+    std::lock_guard lock(state.mu);
+    now = static_cast<std::time_t>(InstanceNow(state));
+  }
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[64];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  call.res.set_header("Date", text);
 }
 
 // FailNext(): answers with the programmed status while the count lasts.
@@ -477,18 +582,24 @@ bool RefuseInternalApi(Call& call) {
   return true;
 }
 
-void Dispatch(State& state, const httplib::Request& req, httplib::Response& res) {
-  Record(state, req);
-  InFlight in_flight(state);
-  Call call{req, res, {}};
-  if (InjectFailNext(state, call) || InjectFault(state, call) || RefuseInternalApi(call)) return;
+void Answer(State& state, Call& call) {
   for (const Route& route : kRoutes) {
     call.params.clear();
-    if (req.method == route.method && MatchPath(route.pattern, req.path, call.params)) {
+    if (call.req.method == route.method && MatchPath(route.pattern, call.req.path, call.params)) {
       return route.handler(state, call);
     }
   }
   SendMessage(call, 404, "not found");
+}
+
+void Dispatch(State& state, const httplib::Request& req, httplib::Response& res) {
+  Record(state, req);
+  InFlight in_flight(state);
+  Call call{req, res, {}};
+  SetDateHeader(state, call);
+  if (InjectFailNext(state, call) || InjectFault(state, call) || RefuseInternalApi(call)) return;
+  Answer(state, call);
+  CorruptBody(state, call);
 }
 
 }  // namespace
@@ -558,6 +669,16 @@ void FakeN8n::SetFault(Fault fault, int hang_ms) {
   std::lock_guard lock(impl_->state.mu);
   impl_->state.fault = fault;
   impl_->state.hang_ms = hang_ms;
+}
+
+int64_t FakeN8n::FaultBodyBytesSent() const {
+  std::lock_guard lock(impl_->state.mu);
+  return impl_->state.fault_body_bytes;
+}
+
+void FakeN8n::SetClockSkew(int seconds) {
+  std::lock_guard lock(impl_->state.mu);
+  impl_->state.clock_skew_seconds = seconds;
 }
 
 void FakeN8n::FailNext(int n, int status, int retry_after_seconds) {

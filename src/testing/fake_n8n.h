@@ -27,6 +27,12 @@ class FakeN8n {
     kHang,         // every route sleeps `hang_ms` before answering
     kGarbage,      // 200 with a non-JSON body
     kHtmlLogin,    // 200 with an HTML login page
+    // The route answers, then its body goes wrong on the wire:
+    kResetMidBody,  // headers and half of the body are sent, then the connection is closed
+    kSlowBody,      // the body is sent one byte every `hang_ms` (default 1000: 1 byte/s)
+    // Instead of the route:
+    kHugeBody,     // 200 JSON announcing 1 GiB, streamed until the client hangs up
+    kInvalidUtf8,  // 200 Insights-shaped JSON with invalid UTF-8 (0xFF 0xFE) in a string
   };
 
   // One entry of N8N_TOKEN_EXCHANGE_TRUSTED_KEYS (static form); see n8n_rules.h.
@@ -55,6 +61,8 @@ class FakeN8n {
   // API keys the instance accepts on /api/v1.
   void AcceptApiKey(const std::string& key);
   void SetFault(Fault fault, int hang_ms = 0);
+  // Body bytes the kHugeBody and kSlowBody faults got onto the wire (into the socket's buffers).
+  int64_t FaultBodyBytesSent() const;
 
   // The next `n` requests, on any route, answer `status` with JSON {"message"} (and Retry-After
   // when retry_after_seconds >= 0); later ones are served normally. E.g. FailNext(1, 429, 2).
@@ -68,6 +76,9 @@ class FakeN8n {
   void SetAccessTokenTtl(int seconds);           // N8N_TOKEN_EXCHANGE_MAX_TOKEN_TTL, default 900
   void SetExchangeRateLimit(int per_minute);     // 0 (default) = off; past it 429 + Retry-After
   int ExchangeCount() const;                     // access tokens issued
+  // The instance's clock runs `seconds` ahead (negative: behind) of the real one: the token
+  // exchange checks exp with it and every response's Date header shows it.
+  void SetClockSkew(int seconds);
   // Why each refused exchange failed, in order (n8n only ever says invalid_grant): "malformed",
   // "invalid_claims", "token_replay", "unknown_key", "algorithm", "bad_signature", "expired",
   // "not_yet_valid", "audience", "missing_email", "email_not_verified", "role", "owner".

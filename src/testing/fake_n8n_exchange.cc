@@ -39,8 +39,8 @@ void AddTrustedKeyOrDie(State& state, const FakeN8n::TrustedKey& key) {
 
 // POST /rest/auth/oauth/token
 void HandleTokenExchange(State& state, Call& call) {
-  int64_t now = UnixNow();
   std::lock_guard lock(state.mu);
+  int64_t now = InstanceNow(state);  // a skewed clock judges exp by its own time
   if (state.exchange_mode == FakeN8n::TokenExchangeMode::kNotLoaded) {
     return SendMessage(call, 404, "not found");
   }

@@ -41,6 +41,8 @@ struct State {
   // Faults.
   FakeN8n::Fault fault{FakeN8n::Fault::kNone};
   int hang_ms{0};
+  int64_t fault_body_bytes{0};  // sent by kHugeBody and kSlowBody
+  int clock_skew_seconds{0};
   int fail_next{0};
   int fail_status{0};
   int fail_retry_after{-1};
@@ -84,6 +86,8 @@ void SendMessage(Call& call, int status, const std::string& message);
 std::optional<std::string> Authorize(State& state, Call& call);
 
 int64_t UnixNow();
+// The instance's clock (UnixNow() shifted by SetClockSkew). Needs state.mu.
+int64_t InstanceNow(const State& state);
 
 // Trusts `key`, or aborts naming the problem on a key n8n 2.40.7 would refuse to start with.
 void AddTrustedKeyOrDie(State& state, const FakeN8n::TrustedKey& key);  // fake_n8n_exchange.cc

@@ -18,6 +18,16 @@ bool IsArchived(const Json& remote) {
   return it != remote.end() && it->is_boolean() && it->get<bool>();
 }
 
+// An active workflow whose latest save is not what runs (n8n 2.x keeps a published version
+// apart from the draft: a save that left it without a trigger was kept as a draft only).
+bool Unpublished(const Json& remote) {
+  if (!IsActive(remote)) return false;
+  auto published = remote.find("activeVersionId");
+  auto latest = remote.find("versionId");
+  return published != remote.end() && latest != remote.end() && published->is_string() &&
+         latest->is_string() && *published != *latest;
+}
+
 std::string RemoteId(const Json& remote) {
   auto it = remote.find("id");
   if (it == remote.end()) return "";
@@ -105,7 +115,8 @@ PushOutcome ServerPusher::Push(const Json& workflow,
   Result<Target> target = FindTarget(name, workflow, mapping, outcome.note);
   if (!target) return Failed(Named(target.error()));
   outcome.remote_id = target->id;
-  bool same = !target->id.empty() && SameWorkflow(workflow, target->remote);
+  bool same =
+      !target->id.empty() && SameWorkflow(workflow, target->remote) && !Unpublished(target->remote);
   bool activate = options_.activate && !(same && IsActive(target->remote));
   if (same) {
     outcome.action = PushAction::kUnchanged;
@@ -121,7 +132,21 @@ PushOutcome ServerPusher::Push(const Json& workflow,
   Json written = target->remote;
   if (!same) {
     Result<Json> result = Write(*target, workflow, outcome.note);
-    if (!result) return Failed(Named(result.error()));
+    if (!result) {
+      PushOutcome failed = Failed(Named(result.error()));
+      if (std::optional<Json> draft = KeptDraft(*target, workflow, result.error())) {
+        // It did change there: record it, or the next push would take our own save for someone
+        // else's.
+        failed.action = PushAction::kUpdated;
+        failed.remote_id = target->id;
+        failed.remote_updated_at = UpdatedAt(*draft);
+        failed.active = IsActive(*draft);
+        failed.error->message +=
+            "; n8n kept the change as an unpublished draft: the previous version is still the "
+            "one that runs";
+      }
+      return failed;
+    }
     written = std::move(*result);
     outcome.action = target->id.empty() ? PushAction::kCreated : PushAction::kUpdated;
     if (RemoteId(written) != target->id) outcome.action = PushAction::kCreated;  // after a 404
@@ -207,6 +232,16 @@ Result<ServerPusher::Target> ServerPusher::FindByName(const std::string& name, c
   }
   note = "adopted the server's workflow " + ids.front() + " of the same name";
   return Target{ids.front(), std::move(*remote)};
+}
+
+std::optional<Json> ServerPusher::KeptDraft(const Target& target, const Json& workflow,
+                                            const Error& error) {
+  if (target.id.empty() || error.code == ErrorCode::kNotFound) return std::nullopt;
+  // n8n 2.x keeps a save of an active workflow that left it without a trigger as a draft, and
+  // answers 400 all the same.
+  Result<Json> now = n8n::GetWorkflow(transport_, endpoint_, auth_, target.id);
+  if (now && SameWorkflow(workflow, *now) && Unpublished(*now)) return std::move(*now);
+  return std::nullopt;
 }
 
 Result<Json> ServerPusher::Write(const Target& target, const Json& workflow, std::string& note) {

@@ -37,6 +37,7 @@ struct PushOutcome {
   bool ok() const { return !error.has_value(); }
   // Whether the database should record (server, remote_id, remote_updated_at) as the mapping:
   // the workflow exists on the server as pushed (even if its activation failed afterwards).
+  // A write n8n refused but kept as a draft counts: the workflow did change there.
   bool should_record() const;
 };
 
@@ -45,7 +46,8 @@ struct PushOutcome {
 //  - mapped (the database knows its id there): GET it. If it changed on the server since the
 //    last pull or push (updatedAt differs) and differs from the file, refuse (kFailedPrecondition,
 //    saying how to resolve) unless `force`. Equal content: kUnchanged, nothing sent. Otherwise
-//    PUT. A 404 (deleted there, or archived) creates it again, and the mapping is fixed.
+//    PUT. A 404 (deleted there, or archived) creates it again, and the mapping is fixed. An
+//    active workflow whose draft is not what runs (a save n8n kept as a draft) is not equal.
 //  - not mapped: the server's workflows are listed once per pusher. No workflow of that name:
 //    POST (kCreated). Exactly one: it is adopted if its content equals the file's, or with
 //    `force` (PUT); otherwise refused, since pushing would overwrite a workflow this database
@@ -70,6 +72,9 @@ class ServerPusher {
                             std::string& note);
   Result<nlohmann::json> Write(const Target& target, const nlohmann::json& workflow,
                                std::string& note);
+  // The workflow as n8n kept it after a write that failed, when it kept it all the same.
+  std::optional<nlohmann::json> KeptDraft(const Target& target, const nlohmann::json& workflow,
+                                          const Error& error);
   Error Named(Error error) const;
 
   n8n::HttpTransport& transport_;

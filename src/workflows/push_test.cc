@@ -195,3 +195,35 @@ TEST_F(PushTest, ADownServerIsAnErrorNamingIt) {
 
 }  // namespace
 }  // namespace fleet::workflows
+
+namespace fleet::workflows {
+namespace {
+
+// n8n keeps a save of an active workflow that removes its last trigger as a draft and answers
+// 400; the running version is the old one. A re-push must not call that "unchanged".
+TEST_F(PushTest, ADraftN8nKeptWithoutPublishingIsNotUnchanged) {
+  PushOutcome active = Pusher({.activate = true}).Push(WebhookWorkflow("A"), std::nullopt);
+  ASSERT_TRUE(active.ok());
+  nlohmann::json no_trigger = WebhookWorkflow("A");
+  no_trigger["nodes"][0]["type"] = "n8n-nodes-base.set";
+
+  PushOutcome failed = Pusher().Push(no_trigger, MappingOf(active));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error->message.find("trigger"), std::string::npos);
+  EXPECT_NE(failed.error->message.find("unpublished draft"), std::string::npos)
+      << failed.error->message;
+  EXPECT_EQ(failed.action, PushAction::kUpdated);
+  ASSERT_TRUE(failed.should_record());  // our own save: not someone else's change next time
+
+  PushOutcome again = Pusher().Push(no_trigger, MappingOf(failed));
+  EXPECT_FALSE(again.ok());
+  EXPECT_NE(again.action, PushAction::kUnchanged);
+  // Putting the trigger back publishes again, and then it is in step.
+  PushOutcome fixed = Pusher().Push(WebhookWorkflow("A"), MappingOf(again));
+  ASSERT_TRUE(fixed.ok()) << fixed.error->message;
+  EXPECT_EQ(fixed.action, PushAction::kUpdated);
+  EXPECT_EQ(Pusher().Push(WebhookWorkflow("A"), MappingOf(fixed)).action, PushAction::kUnchanged);
+}
+
+}  // namespace
+}  // namespace fleet::workflows

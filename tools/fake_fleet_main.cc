@@ -4,12 +4,14 @@
 //
 //   n8n-fleet-fake-fleet --count 10000 --trust trust.json --csv fleet.csv --expected expected.csv
 //   n8n-fleet-fake-fleet --count 300 --latency-ms 150 --request-log requests.log ...
+//   n8n-fleet-fake-fleet --count 1000 --fault-rate 0.05 --fault-seed 7 --faults-until 2026-12-01
+//   ...
 //
 // Prints "ready" on stdout once every instance listens; on SIGUSR1, a line "stats {JSON}" (the
-// counters, workflows among them, and every workflow name's counts: {"workflow_names": {NAME:
-// {"workflows": N, "instances": M}}}, M < N meaning duplicates on some instance); at exit
-// (SIGTERM/SIGINT), after the request log is written out, that line again and one line of
-// statistics.
+// counters, faults and workflows among them, and every workflow name's counts:
+// {"workflow_names": {NAME: {"workflows": N, "instances": M}}}, M < N meaning duplicates on some
+// instance); at exit (SIGTERM/SIGINT), after the request log is written out, that line again and
+// one line of statistics.
 
 #include <sys/resource.h>
 
@@ -35,7 +37,9 @@ struct Args {
   int days_back{7};
   int base_port{0};
   int latency_ms{0};
-  std::string today, trust, api_key, csv, expected, request_log;
+  double fault_rate{0};
+  uint64_t fault_seed{1};
+  std::string today, trust, api_key, csv, expected, request_log, faults_until;
   bool expect_own_audience{false};
 };
 
@@ -143,6 +147,10 @@ std::string StatsLine(const FakeFleet& fleet) {
                          {"workflow_deletes", s.workflow_deletes},
                          {"workflows_created", s.workflows_created},
                          {"workflows_updated", s.workflows_updated},
+                         {"faults", s.faults},
+                         {"fault_errors", s.fault_errors},
+                         {"fault_closes", s.fault_closes},
+                         {"fault_hangs", s.fault_hangs},
                          {"workflow_names", std::move(names)}};
   return "stats " + json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -156,6 +164,15 @@ int Run(const Args& a) {
   options.expect_own_audience = a.expect_own_audience;
   options.latency_ms = a.latency_ms;
   options.request_log = a.request_log;
+  options.fault_rate = a.fault_rate;
+  options.fault_seed = a.fault_seed;
+  if (!a.faults_until.empty()) {
+    options.faults_until = ParseDay(a.faults_until);
+    if (!options.faults_until) {
+      std::cerr << "error: --faults-until must be YYYY-MM-DD, not '" << a.faults_until << "'\n";
+      return 2;
+    }
+  }
   if (!a.today.empty()) {
     options.today = ParseDay(a.today);
     if (!options.today) {
@@ -209,6 +226,10 @@ int Run(const Args& a) {
             << FormatDay((*fleet)->first_day())
             << (a.trust.empty() ? ", API key only" : ", token exchange on")
             << (a.latency_ms > 0 ? ", " + std::to_string(a.latency_ms) + " ms latency" : "")
+            << (a.fault_rate > 0 ? ", fault rate " + std::to_string(a.fault_rate) + " (seed " +
+                                       std::to_string(a.fault_seed) + ")" +
+                                       (a.faults_until.empty() ? "" : " until " + a.faults_until)
+                                 : "")
             << (a.request_log.empty() ? "" : ", requests logged to " + a.request_log) << "\n";
   std::cout << "ready" << std::endl;
 
@@ -228,7 +249,7 @@ int Run(const Args& a) {
             << " cpu_user_s " << Seconds(usage.ru_utime) << " cpu_sys_s " << Seconds(usage.ru_stime)
             << " max_rss_kb " << usage.ru_maxrss << " workflows " << stats.workflows
             << " workflows_created " << stats.workflows_created << " workflows_updated "
-            << stats.workflows_updated << std::endl;
+            << stats.workflows_updated << " faults " << stats.faults << std::endl;
   return 0;
 }
 
@@ -260,6 +281,14 @@ int main(int argc, char** argv) {
   app.add_option("--request-log", a.request_log,
                  "Write one line per Insights request here: INSTANCE START END ARRIVAL_MS STATUS "
                  "(completed at exit)");
+  app.add_option("--fault-rate", a.fault_rate,
+                 "Share of Insights requests that fail: a 500, a connection closed unanswered, or "
+                 "no answer at all (default 0)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--fault-seed", a.fault_seed,
+                 "Seed of the faults: the same seed and requests give the same faults (default 1)");
+  app.add_option("--faults-until", a.faults_until,
+                 "No faults on this UTC day (the instances' today) and after, YYYY-MM-DD");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -80,6 +80,7 @@ struct Connection {
   std::string out{};
   size_t out_sent{};
   bool close_after_write{false};
+  bool hung{false};  // a kHang fault: requests are read and dropped until the peer closes
   bool continue_sent{false};
   bool watching_writes{false};
 };
@@ -330,6 +331,7 @@ class Loop {
 
   // Answers every complete request in the input (pipelining), in order.
   void Answer(Connection& c) {
+    if (c.hung) return c.in.clear();
     const std::chrono::milliseconds latency(fleet_.options.latency_ms);
     int64_t arrival_ms = 0;  // read once per batch, when the log needs it
     size_t used = 0;
@@ -355,12 +357,18 @@ class Loop {
       c.continue_sent = false;
       Instance& instance = fleet_.instances[static_cast<size_t>(c.instance)];
       Response response = HandleRequest(fleet_, instance, request);
+      bool answered = response.fault == FleetFault::kNone || response.fault == FleetFault::kError;
       if (fleet_.log.open() && request.method == "GET" &&
           request.path == rules::kInsightsSummaryPath) {
         if (arrival_ms == 0) arrival_ms = UnixMillis();
         fleet_.log.Add(instance.index, wire::QueryParam(request.query, "startDate").value_or(""),
                        wire::QueryParam(request.query, "endDate").value_or(""), arrival_ms,
-                       response.status);
+                       answered ? response.status : 0);
+      }
+      if (!answered) {  // answers already due still go; this one and later ones never do
+        c.close_after_write = response.fault == FleetFault::kClose;
+        c.hung = response.fault == FleetFault::kHang;
+        break;
       }
       std::string answer;
       wire::AppendResponse(answer, response.status, "application/json; charset=utf-8",
@@ -424,10 +432,10 @@ FakeFleet::FakeFleet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<FakeFleet>> FakeFleet::Start(const FleetOptions& options) {
   if (options.count < 1 || options.days_back < 0 || options.base_port < 0 ||
       (options.base_port > 0 && options.base_port + options.count > 65536) ||
-      options.latency_ms < 0) {
+      options.latency_ms < 0 || !(options.fault_rate >= 0 && options.fault_rate <= 1)) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "a fleet needs count >= 1, days_back >= 0, latency_ms >= 0 and ports within "
-                     "1-65535");
+                     "a fleet needs count >= 1, days_back >= 0, latency_ms >= 0, fault_rate within "
+                     "0-1 and ports within 1-65535");
   }
   auto impl = std::make_unique<Impl>();
   Fleet& fleet = impl->fleet;
@@ -439,7 +447,7 @@ Result<std::unique_ptr<FakeFleet>> FakeFleet::Start(const FleetOptions& options)
                                                         " (n8n would refuse to start)");
     }
   }
-  fleet.start_day = options.today.value_or(DayOf(fleet_impl::UnixNow()));
+  fleet.start_day = options.today.value_or(DayOf(fleet_impl::UnixNow(fleet)));
   fleet.instances.resize(static_cast<size_t>(options.count));
   for (int i = 0; i < options.count; ++i) fleet.instances[static_cast<size_t>(i)].index = i;
   if (!options.request_log.empty()) {
@@ -488,6 +496,10 @@ FleetStats FakeFleet::Stats() const {
   stats.workflow_deletes = c.workflow_deletes.load();
   stats.workflows_created = c.workflows_created.load();
   stats.workflows_updated = c.workflows_updated.load();
+  stats.faults = c.faults.load();
+  stats.fault_errors = c.fault_errors.load();
+  stats.fault_closes = c.fault_closes.load();
+  stats.fault_hangs = c.fault_hangs.load();
   return stats;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/time.h"
 #include "testing/n8n_rules.h"
@@ -23,16 +24,19 @@ namespace fleet::testing {
 // /api/v1/workflows/{id}, POST /api/v1/workflows/{id}/activate|deactivate; each instance starts
 // with none and keeps its own in memory. Optionally each Insights, token exchange and workflow
 // answer is held back `latency_ms` (a timer queue in the loop: other connections are served
-// meanwhile), and each Insights request is logged. Test-only: never linked into the product.
+// meanwhile), each Insights request is logged, and a share of Insights requests fail
+// (`fault_rate`, reproducibly: see FleetFaultFor). Test-only: never linked into the product.
 struct FleetOptions {
   int count{1};
   // 0: ports chosen by the kernel (from the ephemeral range). Otherwise instance i listens on
   // base_port + i: keep the range below 32768, outside the ephemeral range.
   int base_port{0};
-  std::optional<Day> today{};  // default: the real UTC day; "now" keeps the real time of day
-  int days_back{7};            // days with figures: [today - days_back, today]
-  int history_days{365};       // the licence's insights history
-  std::string api_key{};       // accepted as X-N8N-API-KEY by every instance ("" = none)
+  std::optional<Day> today{};  // default: the clock's UTC day; "now" keeps its time of day
+  // Days with figures: [start - days_back, today], where start is "today" when the fleet
+  // started; without a fixed `today`, days added by the clock get figures too.
+  int days_back{7};
+  int history_days{365};  // the licence's insights history
+  std::string api_key{};  // accepted as X-N8N-API-KEY by every instance ("" = none)
   // N8N_TOKEN_EXCHANGE_TRUSTED_KEYS; empty = the token exchange module is not loaded (404).
   std::vector<rules::TrustedKey> trusted_keys{};
   // Each instance expects its own URL as the subject's audience, as if configured with
@@ -47,6 +51,16 @@ struct FleetOptions {
   // when the request was read; the answer's HTTP status). Written through a bounded buffer as
   // requests come (at least once a second while any wait), the rest when the fleet stops.
   std::string request_log{};
+  // Time (unix seconds) for the instances' "today", token expiry and the faults' day; not owned,
+  // must outlive the fleet. nullptr: the system's time().
+  const Clock* clock{nullptr};
+  // Share of Insights summary requests (0-1) that fail: answered 500, or the connection closed
+  // without an answer, or never answered (the client must time out). Which ones is decided by
+  // FleetFaultFor(fault_rate, fault_seed, instance, today, n), n counting that instance's Insights
+  // requests since its "today" began, so a run is reproducible. None on or after `faults_until`.
+  double fault_rate{0};
+  uint64_t fault_seed{1};
+  std::optional<Day> faults_until{};
 };
 
 struct FleetStats {
@@ -65,6 +79,11 @@ struct FleetStats {
   int64_t workflow_deletes{};      // DELETE /api/v1/workflows/{id}
   int64_t workflows_created{};     // POSTs that created a workflow
   int64_t workflows_updated{};     // PUTs that saved one (a 400 after saving included, as n8n)
+  // Insights requests failed on purpose (fault_rate), in all and by kind:
+  int64_t faults{};
+  int64_t fault_errors{};  // answered 500
+  int64_t fault_closes{};  // connection closed without an answer
+  int64_t fault_hangs{};   // never answered
 };
 
 // How many workflows bear one name across the fleet.
@@ -82,6 +101,12 @@ struct FleetDay {
   double total_runtime_ms{};
 };
 FleetDay FleetDailyFigures(int index, Day day);
+
+// What FleetOptions::fault_rate does to one Insights request: the `attempt`-th (from 0) that
+// instance `index` received on `day`. A pure function of its arguments: about `rate` of all
+// attempts fault, six in ten of those with a 500, two a close, two a hang.
+enum class FleetFault { kNone, kError, kClose, kHang };
+FleetFault FleetFaultFor(double rate, uint64_t seed, int index, Day day, int64_t attempt);
 
 class FakeFleet {
  public:

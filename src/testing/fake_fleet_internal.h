@@ -61,6 +61,9 @@ struct Instance {
   std::string url{};
   std::set<std::string> used_jtis{};
   std::unordered_map<std::string, IssuedToken> access_tokens{};
+  // Insights requests since `requests_day` began: the next one's FleetFaultFor attempt.
+  Day requests_day{};
+  int64_t insights_requests{0};
 };
 
 // One workflow an instance keeps. Its JSON parts are kept as compact JSON text, spliced into
@@ -117,6 +120,10 @@ struct Counters {
   std::atomic<int64_t> workflow_deletes{0};
   std::atomic<int64_t> workflows_created{0};
   std::atomic<int64_t> workflows_updated{0};
+  std::atomic<int64_t> faults{0};
+  std::atomic<int64_t> fault_errors{0};
+  std::atomic<int64_t> fault_closes{0};
+  std::atomic<int64_t> fault_hangs{0};
 };
 
 // FleetOptions::request_log: lines gathered in a bounded buffer, written when it fills, when
@@ -148,7 +155,7 @@ class RequestLog {
 struct Fleet {
   FleetOptions options{};
   rules::Keyring keyring{};
-  Day start_day{};  // "today" at start; figures exist for [start_day - days_back, start_day]
+  Day start_day{};  // "today" at start; figures exist for [start_day - days_back, today]
   std::vector<Instance> instances{};
   Counters counters{};
   RequestLog log{};
@@ -159,6 +166,9 @@ struct Response {
   int status{200};
   std::string body{};
   std::string extra_headers{};  // "Name: value\r\n" lines
+  // A fault instead of this answer: kClose closes the connection unanswered, kHang never
+  // answers it again (its requests are read and dropped until the client closes).
+  FleetFault fault{FleetFault::kNone};
 };
 
 // Answers one request to instance `instance` (fake_fleet_routes.cc).
@@ -180,6 +190,7 @@ std::map<std::string, FleetWorkflowName> CountWorkflowNames(const WorkflowStore&
 Response JsonResponse(int status, const rules::Json& body);
 Response MessageResponse(int status, const std::string& message);
 
-int64_t UnixNow();
+// The fleet's clock (FleetOptions::clock, else time()), unix seconds.
+int64_t UnixNow(const Fleet& fleet);
 
 }  // namespace fleet::testing::fleet_impl

@@ -164,24 +164,7 @@ Response Refuse(const std::string& message) { return MessageResponse(400, messag
 // A setting's value as the validator checks it (1): null is refused for every key, the types
 // below and redactionPolicy's values are checked.
 std::optional<Response> CheckSetting(const std::string& key, const Json& value) {
-  static const std::set<std::string, std::less<>> kKeys = {"saveExecutionProgress",
-                                                           "saveManualExecutions",
-                                                           "saveDataErrorExecution",
-                                                           "saveDataSuccessExecution",
-                                                           "executionTimeout",
-                                                           "errorWorkflow",
-                                                           "timezone",
-                                                           "executionOrder",
-                                                           "binaryMode",
-                                                           "callerPolicy",
-                                                           "callerIds",
-                                                           "timeSavedMode",
-                                                           "timeSavedPerExecution",
-                                                           "redactionPolicy",
-                                                           "availableInMCP",
-                                                           "customTelemetryTags",
-                                                           "credentialResolverId"};
-  if (kKeys.count(key) == 0) {
+  if (!rules::IsWorkflowSettingKey(key)) {
     return Refuse("request/body/settings Unrecognized key(s) in object: '" + key + "'");
   }
   bool numeric = key == "executionTimeout" || key == "timeSavedPerExecution";

@@ -186,23 +186,6 @@ void HandleListWorkflows(State& state, Call& call) {
 std::optional<Json> WritableBody(Call& call, std::initializer_list<const char*> required) {
   static const std::set<std::string> kFields = {"name", "nodes", "connections", "settings",
                                                 "staticData"};
-  static const std::set<std::string> kSettings = {"saveExecutionProgress",
-                                                  "saveManualExecutions",
-                                                  "saveDataErrorExecution",
-                                                  "saveDataSuccessExecution",
-                                                  "executionTimeout",
-                                                  "errorWorkflow",
-                                                  "timezone",
-                                                  "executionOrder",
-                                                  "binaryMode",
-                                                  "callerPolicy",
-                                                  "callerIds",
-                                                  "timeSavedMode",
-                                                  "timeSavedPerExecution",
-                                                  "redactionPolicy",
-                                                  "availableInMCP",
-                                                  "customTelemetryTags",
-                                                  "credentialResolverId"};
   Json body = Json::parse(call.req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     SendMessage(call, 400, "request/body must be object");
@@ -227,7 +210,7 @@ std::optional<Json> WritableBody(Call& call, std::initializer_list<const char*> 
   }
   if (body.contains("settings") && body["settings"].is_object()) {
     for (const auto& [key, value] : body["settings"].items()) {
-      if (kSettings.count(key) == 0) {
+      if (!rules::IsWorkflowSettingKey(key)) {
         SendMessage(call, 400, "request/body/settings must NOT have additional properties");
         return std::nullopt;
       }

@@ -151,4 +151,8 @@ WindowAnswer DecideInsightsWindow(const InsightsQuery& query, Day today, int64_t
 // period had no executions), like n8n.
 Json InsightsSummaryJson(const InsightsTotals& current, const InsightsTotals& previous);
 
+// Whether n8n 2.40.7's public API accepts `key` in a workflow's settings on a create or an update
+// (tests/real_n8n/WORKFLOWS.md 1; binaryMode and credentialResolverId are accepted and dropped).
+bool IsWorkflowSettingKey(std::string_view key);
+
 }  // namespace fleet::testing::rules
